@@ -1,0 +1,339 @@
+"""``Tensor``: the data shell plus every method PyTorch users call.
+
+Op families declare their methods next to their ops (``ops/*.py`` each end with a ``*Methods``
+mixin); this class adds conversion, autograd entry points and the Python protocol.
+"""
+from __future__ import annotations
+
+import copy
+import weakref
+
+import numpy as np
+
+from . import _tensor_base, backend
+from . import dtypes as _dt
+from ._tensor_base import TensorBase, make
+from .autograd import engine
+from .autograd.function import RemovableHandle, _append_hook
+from .creation import CreationMethods, empty, tensor
+from .ops import convert as _convert
+from .ops._util import wrap_dim
+from .ops.elementwise import ElementwiseMethods
+from .ops.index import IndexMethods
+from .ops.linalg import LinalgMethods
+from .ops.reduce import ReduceMethods
+from .ops.shape import ShapeMethods
+
+
+class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexMethods,
+             LinalgMethods, CreationMethods):
+    """An n-dimensional array on a device, with autograd.
+
+    ``taimatsu.Tensor(data)`` builds a default-float tensor from data; ``Tensor(2, 3)`` an
+    uninitialised one of that shape (prefer :func:`taimatsu.tensor` and :func:`taimatsu.empty`).
+    """
+
+    __slots__ = ()
+    __hash__ = object.__hash__  # tensors hash by identity, as in PyTorch (== is elementwise)
+
+    def __new__(cls, *args, device=None, dtype=None, requires_grad=False):
+        if len(args) == 1 and not isinstance(args[0], int):
+            t = tensor(args[0], dtype=dtype or _dt.get_default_dtype(), device=device)
+        else:
+            t = empty(*args, dtype=dtype, device=device)
+        if cls is not Tensor:
+            t = _rewrap(t, cls)
+        t.requires_grad = requires_grad
+        return t
+
+    def __init__(self, *args, **kwargs):
+        pass  # all set up in __new__ (subclasses such as Parameter override both)
+
+    # ------------------------------------------------------------ autograd
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Compute the gradient of this tensor w.r.t. graph leaves and add it into their ``.grad``."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            return _append_hook(self, "_hooks", hook)
+        node = self.grad_fn
+        if node._tensor_hooks is None:
+            node._tensor_hooks = {}
+        hooks = node._tensor_hooks.setdefault(self._output_nr, [])
+        hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None or self._retains_grad:
+            return
+        node = self.grad_fn
+        if node._retained is None:
+            node._retained = {}
+        node._retained[self._output_nr] = weakref.ref(self)
+        self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def requires_grad_(self, requires_grad: bool = True):
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        if requires_grad and self._data.dtype.kind not in "fc":
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               f"gradients, got {self.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    def detach(self):
+        """The same storage outside the graph; in-place changes are seen by both."""
+        return self._alias()
+
+    def detach_(self):
+        if self._base is not None and self._base.requires_grad:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn, self._output_nr, self.requires_grad = None, 0, False
+        return self
+
+    @property
+    def data(self):
+        """An alias outside autograd that does not share the version counter (as in PyTorch)."""
+        return make(self._data, self.device)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, TensorBase):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._data, self.device = value._data, value.device
+
+    # ------------------------------------------------------------ conversion
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
+            )
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return backend.to_numpy(self._data).tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The NumPy array behind a CPU tensor (shared memory); ``force`` copies from the GPU."""
+        if self.requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead."
+            )
+        if self.device.type != "cpu":
+            if not force:
+                raise TypeError(
+                    f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
+                    "to copy the tensor to host memory first."
+                )
+            return backend.to_numpy(self._data)
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        arr = backend.to_numpy(self.detach()._data) if self.device.type != "cpu" else self._data
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    to = _convert.to
+    type = _convert.type_
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking: bool = False):
+        return self.to("cuda" if device is None else backend.device(device)
+                       if not isinstance(device, int) else backend.device("cuda", device))
+
+    def float(self):
+        return self.to(_dt.float32)
+
+    def double(self):
+        return self.to(_dt.float64)
+
+    def half(self):
+        return self.to(_dt.float16)
+
+    def long(self):
+        return self.to(_dt.int64)
+
+    def int(self):
+        return self.to(_dt.int32)
+
+    def short(self):
+        return self.to(_dt.int16)
+
+    def char(self):
+        return self.to(_dt.int8)
+
+    def byte(self):
+        return self.to(_dt.uint8)
+
+    def bool(self):
+        return self.to(_dt.bool_)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    # ------------------------------------------------------------ metadata
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return self.shape
+        return self._data.shape[wrap_dim(dim, self._data.ndim)]
+
+    def stride(self, dim: int | None = None):
+        item = self._data.itemsize
+        st = tuple(s // item for s in self._data.strides)
+        return st if dim is None else st[wrap_dim(dim, self._data.ndim)]
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def nelement(self) -> int:
+        return self._data.size
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return False
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self._data.nbytes
+
+    def data_ptr(self) -> int:
+        if self.device.type == "cpu":
+            return self._data.__array_interface__["data"][0]
+        return self._data.data.ptr
+
+    def get_device(self) -> int:
+        return -1 if self.device.type == "cpu" else self.device.index
+
+    @property
+    def is_sparse(self) -> bool:
+        return False
+
+    @property
+    def is_quantized(self) -> bool:
+        return False
+
+    @property
+    def is_meta(self) -> bool:
+        return False
+
+    @property
+    def _version_counter(self) -> int:
+        return self._version[0]
+
+    # ------------------------------------------------------------ Python protocol
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with more than one value is ambiguous"
+            )
+        return bool(self._data.reshape(()).item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    def __repr__(self) -> str:
+        return _convert.tensor_repr(self)
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (backend.to_numpy(self._data), str(self.device), self.requires_grad,
+                           type(self)))
+
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
+                               "the deepcopy protocol at the moment.")
+        new = _rewrap(make(self._data.copy(), self.device), type(self))
+        new.requires_grad = self.requires_grad
+        if self.grad is not None:
+            new.grad = self.grad.__deepcopy__(memo)
+        for k, v in getattr(self, "__dict__", {}).items():
+            setattr(new, k, copy.deepcopy(v, memo))
+        memo[id(self)] = new
+        return new
+
+
+def _rewrap(t, cls):
+    """The same tensor state in a shell of subclass ``cls`` (e.g. ``nn.Parameter``)."""
+    new = object.__new__(cls)
+    for name in TensorBase.__slots__[:-1]:
+        setattr(new, name, getattr(t, name))
+    return new
+
+
+def _rebuild(arr, dev, requires_grad, cls):
+    t = make(arr, backend.CPU)
+    if dev != "cpu":
+        t = t.to(dev)
+    if cls is not Tensor:
+        t = _rewrap(t, cls)
+    t.requires_grad = requires_grad
+    return t
+
+
+_tensor_base._TENSOR_TYPE = Tensor

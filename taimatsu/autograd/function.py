@@ -1,0 +1,427 @@
+"""``autograd.Function``: the one mechanism every differentiable op uses, built-in or not.
+
+A Function instance is both the ``ctx`` its ``forward``/``backward`` receive and the graph node
+that its outputs' ``grad_fn`` points to. ``apply`` runs ``forward`` with recording off; when grad
+mode is on and an input requires grad, it also wires the node into the graph.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+
+from .._tensor_base import TensorBase
+from ..dtypes import legacy_name
+from . import grad_mode
+
+_state = grad_mode.state
+_seq = itertools.count(1)  # creation order; a node's inputs are always older than it
+
+
+class Function:
+    """Base class for differentiable operations with custom forward and backward.
+
+    Subclass it with static ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)``, then call
+    ``MyFn.apply(*args)``. ``backward`` returns one gradient (or None) per ``forward`` argument.
+
+    Example::
+
+        class Square(Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 2 * x * g
+    """
+
+    _node_name = "FunctionBackward"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # PyTorch names built-in nodes "MulBackward0" and user ones "MyFnBackward".
+        builtin = cls.__module__.startswith("taimatsu.")
+        cls._node_name = f"{cls.__name__}Backward{'0' if builtin else ''}"
+
+    @staticmethod
+    def forward(ctx, *args):
+        raise NotImplementedError("You must implement the forward function for custom Function")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("You must implement the backward function for custom Function")
+
+    # ------------------------------------------------------------------ ctx API
+    def save_for_backward(self, *tensors) -> None:
+        """Keep tensors for ``backward``; they come back through ``ctx.saved_tensors``."""
+        self._to_save = tensors
+
+    @property
+    def saved_tensors(self) -> tuple:
+        saved = self._saved
+        if saved is None:
+            if self._released:
+                raise RuntimeError(
+                    "Trying to backward through the graph a second time (or directly access saved "
+                    "tensors after they have already been freed). Saved intermediate values of the "
+                    "graph are freed when you call .backward() or autograd.grad(). Specify "
+                    "retain_graph=True if you need to backward through the graph a second time or "
+                    "if you need to access saved tensors after calling backward."
+                )
+            return self._to_save  # forward is still running, or no graph was recorded
+        return tuple(_unpack(self, s) for s in saved)
+
+    def mark_dirty(self, *tensors) -> None:
+        """Declare inputs that ``forward`` modified in place."""
+        self._dirty = tensors
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        """Declare outputs that get no gradient (e.g. indices)."""
+        self._non_diff = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """With False, ``backward`` gets None (not zeros) for outputs that received no gradient."""
+        self._materialize = value
+
+    def name(self) -> str:
+        return self._node_name
+
+    def __repr__(self) -> str:
+        return f"<{self._node_name} object at {id(self):#x}>"
+
+    def register_hook(self, hook):
+        """Run ``hook(grad_inputs, grad_outputs)`` after this node's backward."""
+        return _append_hook(self, "_post_hooks", hook)
+
+    def register_prehook(self, hook):
+        """Run ``hook(grad_outputs)`` before this node's backward; it may return new ones."""
+        return _append_hook(self, "_pre_hooks", hook)
+
+    @property
+    def next_functions(self) -> tuple:
+        """((node, output_nr), ...) per input; a leaf shows as its AccumulateGrad stand-in."""
+        return tuple(
+            (None, 0) if e is None
+            else ((AccumulateGrad(e[0]), 0) if isinstance(e[0], TensorBase) else e)
+            for e in self._next
+        )
+
+    @property
+    def metadata(self) -> dict:
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    # ---------------------------------------------------------------- apply
+    @classmethod
+    def apply(cls, *args):
+        ctx = cls.__new__(cls)
+        ctx._to_save = ()
+        ctx._dirty = ctx._non_diff = ()
+        if _state.enabled:
+            for a in args:
+                if isinstance(a, TensorBase) and a.requires_grad:
+                    return ctx._apply_recording(args)
+        # Fast path: nothing to record, so the node is a throwaway ctx.
+        ctx.needs_input_grad = (False,) * len(args)
+        return cls.forward(ctx, *args)
+
+    def _apply_recording(self, args):
+        needs, nxt, meta = [], [], []
+        for a in args:
+            if isinstance(a, TensorBase) and a.requires_grad:
+                needs.append(True)
+                nxt.append((a, 0) if a.grad_fn is None else (a.grad_fn, a._output_nr))
+                meta.append((a._data.shape, a._data.dtype))
+            else:
+                needs.append(False)
+                nxt.append(None)
+                meta.append(None)
+        self.needs_input_grad = tuple(needs)
+        self._next = nxt
+        self._input_meta = meta
+        self._seq = next(_seq)
+        self._materialize = True
+        self._released = False
+        self._pre_hooks = self._post_hooks = self._metadata = None
+        self._tensor_hooks = None  # {output_nr: [hook]} from Tensor.register_hook on outputs
+        self._retained = None  # {output_nr: weakref to a tensor that called retain_grad()}
+        _state.enabled = False
+        try:
+            out = type(self).forward(self, *args)
+        finally:
+            _state.enabled = True
+        return self._wire_outputs(args, out)
+
+    def _wire_outputs(self, args, out):
+        single = not isinstance(out, tuple)
+        outs = [out] if single else list(out)
+        non_diff = {id(t) for t in self._non_diff}
+        dirty = {id(t) for t in self._dirty}
+        input_ids = {id(a) for a in args if isinstance(a, TensorBase)}
+        meta = []
+        for i, t in enumerate(outs):
+            if not isinstance(t, TensorBase):
+                meta.append(None)
+                continue
+            if id(t) in input_ids and id(t) not in dirty:
+                # Returning an input unchanged: the output is a fresh alias with its own history.
+                t = outs[i] = t._alias()
+            meta.append((t._data.shape, t._data.dtype, t.device))
+            if id(t) in non_diff or t._data.dtype.kind not in "fc":
+                continue
+            if id(t) in dirty:
+                _check_inplace_allowed(t)
+                t._bump_version()
+                if t._base is not None:
+                    hist = t._alias()
+                    hist.grad_fn, hist._output_nr, hist.requires_grad = self, i, True
+                    rebase_view(t, hist)
+                    continue
+            t.grad_fn, t._output_nr, t.requires_grad = self, i, True
+        self._output_meta = meta
+        self._saved = [_pack(self, t, outs) for t in self._to_save]
+        self._to_save = None
+        return outs[0] if single else tuple(outs)
+
+    # ------------------------------------------------------- used by the engine
+    def _release(self) -> None:
+        self._saved = None
+        self._released = True
+
+    def _snapshot_saved(self, version) -> None:
+        """Replace saved tensors that share storage ``version`` with copies of their values:
+        an in-place op is about to overwrite that storage (PyTorch's ``original_self``)."""
+        for i, s in enumerate(self._saved):
+            if s is not None and s[0]._version is version:
+                t = s[0]
+                copy = t._wrap(t._data.copy())
+                copy.requires_grad, copy.grad_fn, copy._output_nr = (
+                    t.requires_grad, t.grad_fn, t._output_nr)
+                self._saved[i] = (copy, 0, s[2])
+
+
+class AccumulateGrad:
+    """What ``next_functions`` shows for a leaf: the node that accumulates into ``variable.grad``."""
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    next_functions = ()
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+def _pack(node, t, outs):
+    """Remember a saved tensor: (tensor, version at save time, output index or -1)."""
+    if t is None:
+        return None
+    if not isinstance(t, TensorBase):
+        raise TypeError(f"save_for_backward can only save tensors, but argument was {type(t)}")
+    for i, o in enumerate(outs):
+        if o is t:
+            # An output refers to this node: keep a graph-free alias to avoid a reference cycle,
+            # and rebuild the output's history when unpacked.
+            return (t._alias(), t._version[0], i)
+    return (t, t._version[0], -1)
+
+
+def _unpack(node, s):
+    if s is None:
+        return None
+    t, version, out_idx = s
+    if t._version[0] != version:
+        kind = f"output {out_idx} of {node.name()}" if out_idx >= 0 else f"saved by {node.name()}"
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: [{_type_str(t)} {list(t._data.shape)}], which is {kind}, is at "
+            f"version {t._version[0]}; expected version {version} instead. Hint: the backtrace "
+            "further above can point to the operation that failed to compute its gradient. The "
+            "variable in question was changed in there or anywhere later. Good luck!"
+        )
+    if out_idx >= 0:
+        out = t._alias()
+        out.grad_fn, out._output_nr, out.requires_grad = node, out_idx, True
+        return out
+    return t
+
+
+def _type_str(t) -> str:
+    prefix = "torch.cuda." if t.device.type == "cuda" else "torch."
+    return f"{prefix}{legacy_name(t._data.dtype)}Tensor"
+
+
+def _append_hook(obj, attr, hook):
+    hooks = getattr(obj, attr)
+    if hooks is None:
+        hooks = []
+        setattr(obj, attr, hooks)
+    hooks.append(hook)
+    return RemovableHandle(hooks, hook)
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``-style calls; ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+# ------------------------------------------------------------------ in-place machinery
+def _check_inplace_allowed(t) -> None:
+    if not _state.enabled:
+        return
+    if t.grad_fn is None and t.requires_grad and t._base is None:
+        raise RuntimeError(
+            "a leaf Variable that requires grad is being used in an in-place operation."
+        )
+    base = t._base
+    if base is not None and base.grad_fn is None and base.requires_grad:
+        raise RuntimeError(
+            "a view of a leaf Variable that requires grad is being used in an in-place operation."
+        )
+
+
+def apply_inplace(target, fn, *args, fast=None):
+    """Run the out-of-place op ``fn(target, *args)`` and write its result into ``target``.
+
+    When nothing is recorded, ``fast(target, *args)`` (if given) updates the storage directly.
+    Otherwise the result's history becomes ``target``'s, and if ``target`` is a view its base gets
+    a CopySlices node: gradient outside the view flows to the base's old history, inside it
+    through ``fn``. This is the one place in-place autograd is handled, for every op and index.
+    """
+    _check_inplace_allowed(target)
+    recording = _state.enabled and (
+        target.requires_grad
+        or any(isinstance(a, TensorBase) and a.requires_grad for a in args)
+        or (target._base is not None and target._base.requires_grad)
+    )
+    if not recording:
+        if fast is not None:
+            fast(target, *args)
+        else:
+            _write(target, fn(target, *args))
+        target._bump_version()
+        return target
+    result = fn(target, *args)
+    if result.grad_fn is not None:
+        # The op may have saved ``target`` (or a view of it) for backward: keep the old values.
+        result.grad_fn._snapshot_saved(target._version)
+    _write(target, result)
+    target._bump_version()
+    if target._base is None:
+        target.grad_fn, target._output_nr = result.grad_fn, result._output_nr
+        target.requires_grad = result.requires_grad
+    else:
+        rebase_view(target, result)
+    return target
+
+
+def check_inplace_result(target, dtype, shape) -> None:
+    """Raise PyTorch's errors when a result of ``dtype``/``shape`` cannot be written into
+    ``target`` (checked before anything is written)."""
+    dst = target._data
+    if dtype != dst.dtype and not target.xp.can_cast(dtype, dst.dtype, "same_kind"):
+        raise RuntimeError(
+            f"result type {legacy_name(dtype)} can't be cast to the desired output type "
+            f"{legacy_name(dst.dtype)}"
+        )
+    if shape != dst.shape:
+        bshape = target.xp.broadcast_shapes(shape, dst.shape)
+        if bshape != dst.shape:
+            raise RuntimeError(
+                f"output with shape {list(dst.shape)} doesn't match the broadcast shape "
+                f"{list(bshape)}"
+            )
+
+
+def _write(target, result) -> None:
+    src = result._data
+    check_inplace_result(target, src.dtype, src.shape)
+    target._data[...] = src
+
+
+class CopySlices(Function):
+    """``base`` with the region ``view_fn(base)`` replaced by ``src`` (data already written)."""
+
+    @staticmethod
+    def forward(ctx, base, src, view_fn):
+        ctx.view_fn = view_fn
+        return base._alias()
+
+    @staticmethod
+    def backward(ctx, g):
+        grad_base = grad_src = None
+        if ctx.needs_input_grad[1]:
+            grad_src = ctx.view_fn(g)
+        if ctx.needs_input_grad[0]:
+            grad_base = g.clone()
+            ctx.view_fn(grad_base).zero_()
+        return grad_base, grad_src, None
+
+
+def rebase_view(view, result) -> None:
+    """Give ``view``'s base the history "old base with ``view`` replaced by ``result``", then
+    regenerate ``view``'s own history from the new base."""
+    base = view._base
+    view_fn = view._view_fn
+    old = base._alias()
+    old.grad_fn, old._output_nr, old.requires_grad = base.grad_fn, base._output_nr, base.requires_grad
+    prev = _state.enabled
+    _state.enabled = True
+    try:
+        new_base = CopySlices.apply(old, result, view_fn)
+        base.grad_fn, base._output_nr, base.requires_grad = new_base.grad_fn, 0, True
+        regen = view_fn(new_base)
+    finally:
+        _state.enabled = prev
+    view.grad_fn, view._output_nr, view.requires_grad = regen.grad_fn, regen._output_nr, True
+
+
+def once_differentiable(backward):
+    """Decorate ``backward`` that is not itself differentiable: it runs under ``no_grad``, and
+    differentiating its result (``create_graph=True``) raises instead of being silently wrong."""
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grad_outputs):
+        with grad_mode.no_grad():
+            result = backward(ctx, *grad_outputs)
+        if not (_state.enabled and any(
+                isinstance(g, TensorBase) and g.requires_grad for g in grad_outputs)):
+            return result
+        single = not isinstance(result, tuple)
+        res = [result] if single else list(result)
+        for i, r in enumerate(res):
+            if isinstance(r, TensorBase):
+                res[i] = _DelayedError.apply(r, *grad_outputs)
+        return res[0] if single else tuple(res)
+
+    return wrapper
+
+
+class _DelayedError(Function):
+    @staticmethod
+    def forward(ctx, r, *grads):
+        return r._alias()
+
+    @staticmethod
+    def backward(ctx, *g):
+        raise RuntimeError(
+            "trying to differentiate twice a function that was marked with @once_differentiable"
+        )

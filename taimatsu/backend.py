@@ -1,0 +1,187 @@
+"""Devices and array backends: NumPy for ``cpu``, CuPy for ``cuda``.
+
+This is the only module that imports CuPy. Everything else asks a :class:`device` for its
+``xp`` (the array module) and uses only ``xp.*``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_cupy = None  # imported on first use: CuPy costs seconds to import
+_cupy_error: str | None = None
+
+
+def _load_cupy():
+    global _cupy, _cupy_error
+    if _cupy is None and _cupy_error is None:
+        try:
+            import cupy
+
+            if cupy.cuda.runtime.getDeviceCount() < 1:
+                raise RuntimeError("CuPy sees no GPU")
+            _cupy = cupy
+        except Exception as e:  # noqa: BLE001 - any failure means "no CUDA here"
+            _cupy_error = f"{type(e).__name__}: {e}"
+    return _cupy
+
+
+def cuda_is_available() -> bool:
+    return _load_cupy() is not None
+
+
+def cuda_device_count() -> int:
+    cp = _load_cupy()
+    return 0 if cp is None else cp.cuda.runtime.getDeviceCount()
+
+
+class device:
+    """A device: ``device("cpu")``, ``device("cuda")``, ``device("cuda:1")``, ``device("cuda", 1)``.
+
+    Carries ``xp``, the array module (NumPy or CuPy) that computes on it.
+    """
+
+    __slots__ = ("type", "index", "xp")
+
+    def __new__(cls, type: str | device, index: int | None = None) -> device:  # noqa: A002
+        if isinstance(type, device):
+            return type
+        if isinstance(type, int):
+            type, index = "cuda", type
+        if not isinstance(type, str):
+            raise TypeError(f"device() expects a string like 'cpu' or 'cuda:0', got {type!r}")
+        key = (type, index)
+        cached = _DEVICES.get(key)
+        if cached is not None:
+            return cached
+        name, _, idx = type.partition(":")
+        if idx:
+            if index is not None:
+                raise ValueError(f"device index given twice: {type!r} and index={index}")
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            index = int(idx)
+        if name not in ("cpu", "cuda"):
+            raise RuntimeError(
+                f"Expected one of cpu, cuda device type at start of device string: {type}"
+            )
+        if name == "cuda":
+            index = 0 if index is None else index
+        self = object.__new__(cls)
+        self.type, self.index = name, index
+        self.xp = np if name == "cpu" else (_load_cupy() or _MissingCuda())
+        _DEVICES[key] = self
+        return self
+
+    def __repr__(self) -> str:
+        idx = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{idx})"
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (str(self),))
+
+
+_DEVICES: dict = {}
+
+
+class _MissingCuda:
+    """Stands in for ``cupy`` where it is missing: ``device("cuda")`` can be named anywhere, as in
+    PyTorch, and the first computation there raises an error that says what to install."""
+
+    def __getattr__(self, name):
+        raise RuntimeError(
+            "CUDA is not available: device 'cuda' needs CuPy and an NVIDIA GPU "
+            "(pip install cupy-cuda12x). Reason: " + str(_cupy_error)
+        )
+
+
+CPU = device("cpu")
+
+
+def to_device(arr, src: device, dst: device):
+    """Copy ``arr`` from ``src`` to ``dst``; returns ``arr`` itself when they are the same."""
+    if src == dst:
+        return arr
+    if dst.type == "cpu":
+        return arr.get()
+    cp = dst.xp
+    with cp.cuda.Device(dst.index):
+        return cp.asarray(arr)
+
+
+def device_of_array(arr) -> device:
+    """The device an array lives on (NumPy arrays and scalars are on the CPU)."""
+    if isinstance(arr, (np.ndarray, np.generic)):
+        return CPU
+    dev = getattr(arr, "device", None)
+    if dev is not None and hasattr(dev, "id"):  # a CuPy array
+        return device("cuda", dev.id)
+    return CPU
+
+
+def is_array(obj) -> bool:
+    """True for NumPy or CuPy arrays."""
+    if isinstance(obj, np.ndarray):
+        return True
+    return _cupy is not None and isinstance(obj, _cupy.ndarray)
+
+
+def to_numpy(arr):
+    """A NumPy array for ``arr`` from either backend (a copy for CuPy, the array itself for NumPy)."""
+    return arr if isinstance(arr, np.ndarray) else arr.get()
+
+
+def memory_owner(arr):
+    """The array that owns ``arr``'s memory: views (NumPy and CuPy alike) point to it as ``base``."""
+    return arr if arr.base is None else arr.base
+
+
+def scatter_add(xp, target, index, values):
+    """``target[index] += values`` with repeated indices summed (``np.add.at`` / ``cupyx``)."""
+    if xp is np:
+        np.add.at(target, index, values)
+    else:
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)
+
+
+def erf(xp, x):
+    """The error function (NumPy has none; SciPy is optional, so use math.erf vectorised)."""
+    if xp is np:
+        return _np_erf(x)
+    import cupyx.scipy.special
+
+    return cupyx.scipy.special.erf(x)
+
+
+def _np_erf(x):
+    try:
+        from scipy.special import erf as sp_erf
+    except ImportError:
+        import math
+
+        return np.vectorize(math.erf, otypes=[x.dtype])(x) if x.size else x.copy()
+    return sp_erf(x).astype(x.dtype, copy=False)
+
+
+def reshape_view(arr, shape):
+    """``arr`` reshaped without copying; raises ValueError when its strides do not allow it."""
+    if isinstance(arr, np.ndarray):
+        return arr.reshape(shape, copy=False)
+    out = arr.view()
+    try:
+        out.shape = shape  # CuPy refuses (AttributeError) when a copy would be needed
+    except AttributeError as e:
+        raise ValueError(str(e)) from None
+    return out

@@ -1,0 +1,398 @@
+"""Tensor creation: from data (``tensor``, ``as_tensor``, ``from_numpy``), filled
+(``zeros``/``ones``/``full``/``empty`` and their ``_like``), ranges, ``eye``, and random draws."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import backend
+from . import dtypes as _dt
+from ._tensor_base import TensorBase, make
+from .autograd.function import Function, _check_inplace_allowed, apply_inplace
+from .random import generator_for
+
+__all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones", "full",
+           "empty", "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace",
+           "logspace", "eye", "randn", "rand", "randint", "randperm", "normal", "randn_like",
+           "rand_like", "randint_like", "scalar_tensor"]
+
+
+def _device(device):
+    return backend.CPU if device is None else backend.device(device) if not isinstance(
+        device, int) else backend.device("cuda", device)
+
+
+def _finish(arr, device, requires_grad):
+    t = make(arr, device)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_np_dtype(data):
+    """PyTorch's dtype for Python data: bools -> bool, ints -> int64, any float -> default."""
+    arr = np.asarray(data)
+    kind = arr.dtype.kind
+    if kind == "b":
+        return np.bool_
+    if kind in "iu":
+        return np.int64
+    if kind == "f":
+        return _dt.get_default_dtype().np
+    if kind == "O":
+        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    raise TypeError(f"Could not infer dtype of {arr.dtype}")
+
+
+def _to_array(data, dtype):
+    """A NumPy array from nested Python data, NumPy arrays, or (lists of) tensors."""
+    if isinstance(data, TensorBase):
+        return backend.to_numpy(data._data)
+    if isinstance(data, (list, tuple)) and any(isinstance(x, (TensorBase, list, tuple))
+                                               for x in data):
+        items = [_to_array(x, dtype) if isinstance(x, (TensorBase, list, tuple)) else x
+                 for x in data]
+        return np.array(items)
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, (str, bytes)) or data is None:
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    if dtype is None:
+        return np.array(data, dtype=_infer_np_dtype(data))
+    return np.array(data)
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new tensor holding a copy of ``data`` (nested lists, scalars, NumPy arrays, tensors)."""
+    dt = None if dtype is None else _dt.to_dtype(dtype)
+    if isinstance(data, TensorBase):
+        dev = data.device if device is None else _device(device)
+        arr = data._data.astype(dt.np) if dt is not None else data._data.copy()
+        return _finish(backend.to_device(arr, data.device, dev), dev, requires_grad)
+    arr = _to_array(data, dt)
+    if dt is not None:
+        arr = arr.astype(dt.np)
+    else:
+        if arr.dtype.kind in "iu" and arr.dtype != np.int64 and not isinstance(data, np.ndarray):
+            arr = arr.astype(np.int64)
+        if arr.dtype == np.float64 and not isinstance(data, np.ndarray):
+            arr = arr.astype(_dt.get_default_dtype().np)
+        _dt.from_numpy_dtype(arr.dtype)  # rejects unsupported dtypes with PyTorch's message
+    arr = np.array(arr, copy=True, order="C")
+    dev = _device(device)
+    return _finish(dev.xp.asarray(arr) if dev.type != "cpu" else arr, dev, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like ``tensor`` but shares memory with ``data`` where dtype and device allow."""
+    if isinstance(data, TensorBase):
+        return data.to(device=device, dtype=dtype) if (dtype or device) else data
+    if backend.is_array(data):
+        dev = backend.device_of_array(data)
+        if device is None or _device(device) == dev:
+            arr = data if dtype is None else data.astype(_dt.to_dtype(dtype).np, copy=False)
+            _dt.from_numpy_dtype(arr.dtype)
+            return make(arr, dev)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(ndarray) -> TensorBase:
+    """A CPU tensor sharing memory with ``ndarray`` (writes show up in both)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    _dt.from_numpy_dtype(ndarray.dtype)
+    return make(ndarray, backend.CPU)
+
+
+def from_dlpack(ext):
+    """A tensor sharing memory with any object that implements the DLPack protocol."""
+    if isinstance(ext, TensorBase):
+        return ext
+    dev_type, dev_id = ext.__dlpack_device__()
+    if int(dev_type) == 1:  # kDLCPU
+        return make(np.from_dlpack(ext), backend.CPU)
+    dev = backend.device("cuda", dev_id)
+    return make(dev.xp.from_dlpack(ext), dev)
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    out = tuple(int(s) for s in size)
+    for s in out:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(out)}")
+    return out
+
+
+def _float_dtype(dtype):
+    return _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+          pin_memory=False):
+    dev = _device(device)
+    return _finish(dev.xp.zeros(_size(size), _float_dtype(dtype).np), dev, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+         pin_memory=False):
+    dev = _device(device)
+    return _finish(dev.xp.ones(_size(size), _float_dtype(dtype).np), dev, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+          pin_memory=False, memory_format=None):
+    dev = _device(device)
+    return _finish(dev.xp.empty(_size(size), _float_dtype(dtype).np), dev, requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value)."""
+    dt = _dt.scalar_dtype(fill_value) if dtype is None else _dt.to_dtype(dtype)
+    dev = _device(device)
+    return _finish(dev.xp.full(_size((size,)), fill_value, dt.np), dev, requires_grad)
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+    return full((), s, dtype=dtype or _dt.get_default_dtype(), device=device,
+                requires_grad=requires_grad)
+
+
+def _like(input, dtype, device):
+    return (input.dtype if dtype is None else _dt.to_dtype(dtype),
+            input.device if device is None else _device(device))
+
+
+def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
+               layout=None):
+    dt, dev = _like(input, dtype, device)
+    return _finish(dev.xp.zeros(input._data.shape, dt.np), dev, requires_grad)
+
+
+def ones_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
+              layout=None):
+    dt, dev = _like(input, dtype, device)
+    return _finish(dev.xp.ones(input._data.shape, dt.np), dev, requires_grad)
+
+
+def empty_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
+               layout=None):
+    dt, dev = _like(input, dtype, device)
+    return _finish(dev.xp.empty(input._data.shape, dt.np), dev, requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,
+              memory_format=None, layout=None):
+    dt, dev = _like(input, dtype, device)
+    return _finish(dev.xp.full(input._data.shape, fill_value, dt.np), dev, requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None,
+           layout=None):
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 unless any is a float."""
+    if end is None:
+        start, end = 0, start
+    vals = [float(v) if isinstance(v, TensorBase) else v for v in (start, end, step)]
+    start, end, step = vals
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(
+            f"upper bound and larger bound inconsistent with step sign (start={start}, "
+            f"end={end}, step={step})"
+        )
+    if dtype is None:
+        dt = _dt.get_default_dtype() if any(isinstance(v, float) for v in vals) else _dt.int64
+    else:
+        dt = _dt.to_dtype(dtype)
+    n = max(0, math.ceil((end - start) / step))
+    dev = _device(device)
+    arr = (dev.xp.arange(n, dtype=np.float64) * step + start).astype(dt.np)
+    return _finish(arr, dev, requires_grad)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None,
+             layout=None):
+    dev = _device(device)
+    arr = dev.xp.linspace(float(start), float(end), int(steps), dtype=np.float64)
+    return _finish(arr.astype(_float_dtype(dtype).np), dev, requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    dev = _device(device)
+    arr = dev.xp.logspace(float(start), float(end), int(steps), base=base, dtype=np.float64)
+    return _finish(arr.astype(_float_dtype(dtype).np), dev, requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    dev = _device(device)
+    return _finish(dev.xp.eye(n, n if m is None else m, dtype=_float_dtype(dtype).np), dev,
+                   requires_grad)
+
+
+# ------------------------------------------------------------------------------- random
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None,
+          layout=None):
+    """Standard normal samples."""
+    dev = _device(device)
+    dt = _float_dtype(dtype)
+    arr = generator_for(dev, generator).rng.standard_normal(_size(size), dtype=_rng_dtype(dt))
+    return _finish(arr.astype(dt.np, copy=False), dev, requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None,
+         layout=None):
+    """Uniform samples on [0, 1)."""
+    dev = _device(device)
+    dt = _float_dtype(dtype)
+    arr = generator_for(dev, generator).rng.random(_size(size), dtype=_rng_dtype(dt))
+    return _finish(arr.astype(dt.np, copy=False), dev, requires_grad)
+
+
+def _rng_dtype(dt):
+    # Generators draw float32 or float64; float16 draws in float32 and casts.
+    return np.float64 if dt.np == np.float64 else np.float32
+
+
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False, out=None, layout=None):
+    """Integers uniform on [low, high) (``randint(high, size)`` also works)."""
+    if size is None:
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing required argument 'size'")
+    dev = _device(device)
+    dt = _dt.int64 if dtype is None else _dt.to_dtype(dtype)
+    arr = generator_for(dev, generator).rng.integers(low, high, size=_size((size,)))
+    return _finish(arr.astype(dt.np), dev, requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, out=None,
+             layout=None):
+    dev = _device(device)
+    dt = _dt.int64 if dtype is None else _dt.to_dtype(dtype)
+    return _finish(generator_for(dev, generator).rng.permutation(n).astype(dt.np), dev,
+                   requires_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad=False, out=None):
+    """Normal samples with ``mean``/``std`` given as floats (with ``size``) or tensors."""
+    if isinstance(mean, TensorBase) or isinstance(std, TensorBase):
+        like = mean if isinstance(mean, TensorBase) else std
+        shape = np.broadcast_shapes(np.shape(getattr(mean, "_data", mean)),
+                                    np.shape(getattr(std, "_data", std)))
+        noise = randn(*shape, generator=generator, dtype=like.dtype, device=like.device)
+        return noise * std + mean
+    if size is None:
+        raise TypeError("normal() with float mean and std needs a size")
+    t = randn(*_size((size,)), generator=generator, dtype=dtype, device=device)
+    t._data *= std
+    t._data += mean
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def randn_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return randn(*input._data.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def rand_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    dt, dev = _like(input, dtype, device)
+    return rand(*input._data.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False):
+    dt, dev = _like(input, dtype, device)
+    return randint(low, high, input._data.shape, dtype=dt, device=dev)
+
+
+# ------------------------------------------------------------------ in-place fills and draws
+class Fill(Function):
+    """``x`` replaced by ``value`` everywhere: no gradient reaches ``x``; a tensor ``value``
+    gets the sum of the gradient."""
+
+    @staticmethod
+    def forward(ctx, x, value):
+        v = value._data if isinstance(value, TensorBase) else value
+        return make(x.xp.full(x._data.shape, v, x._data.dtype), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return None, g.sum() if ctx.needs_input_grad[1] else None
+
+
+def _fill_fast(t, value):
+    v = value._data if isinstance(value, TensorBase) else value
+    t._data[...] = v
+
+
+def _draw_(self, draw):
+    """Overwrite ``self`` with ``draw(rng, shape)``: no history, as PyTorch's random fills."""
+    _check_inplace_allowed(self)
+    rng = generator_for(self.device).rng
+    self._data[...] = draw(rng, self._data.shape)
+    self._bump_version()
+    return self
+
+
+class CreationMethods:
+    """``Tensor`` methods that fill a tensor or make a new one like it."""
+
+    __slots__ = ()
+
+    def fill_(self, value):
+        if isinstance(value, TensorBase) and value._data.ndim:
+            raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value._data.ndim} dimensions.")
+        return apply_inplace(self, Fill.apply, value, fast=_fill_fast)
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return _draw_(self, lambda rng, s: rng.standard_normal(s) * std + mean)
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        return _draw_(self, lambda rng, s: rng.random(s) * (b - a) + a)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        return _draw_(self, lambda rng, s: rng.exponential(1.0 / lambd, s))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        return _draw_(self, lambda rng, s: rng.random(s) < (p._data if isinstance(
+            p, TensorBase) else p))
+
+    def random_(self, from_=0, to=None, *, generator=None):
+        hi = to if to is not None else (2 ** 24 if self._data.dtype.kind == "f" else
+                                        np.iinfo(self._data.dtype).max)
+        return _draw_(self, lambda rng, s: rng.integers(from_, hi, s))
+
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                      requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return zeros(*size, dtype=dtype or self.dtype, device=device or self.device,
+                     requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return ones(*size, dtype=dtype or self.dtype, device=device or self.device,
+                    requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return empty(*size, dtype=dtype or self.dtype, device=device or self.device,
+                     requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                    requires_grad=requires_grad)

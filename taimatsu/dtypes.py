@@ -1,0 +1,175 @@
+"""dtype objects, the default dtype, and PyTorch's type-promotion rules.
+
+NumPy and PyTorch promote differently (int64 + float32 is float64 in NumPy, float32 in PyTorch;
+a 0-d tensor or a Python scalar does not widen a tensor of the same kind). ``result_type`` is the
+one place that decides; ops cast their inputs to what it says.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+class dtype:
+    """A tensor element type, e.g. ``taimatsu.float32``; ``.np`` is the NumPy dtype behind it."""
+
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_signed", "_category")
+
+    def __init__(self, name: str, np_dtype, category: int):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.itemsize = self.np.itemsize
+        self.is_floating_point = category == _FLOAT
+        self.is_signed = category == _FLOAT or self.np.kind == "i"
+        self._category = category
+
+    @property
+    def is_complex(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"taimatsu.{self.name}"
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+    def to_real(self) -> dtype:
+        return self
+
+
+_BOOL, _INT, _FLOAT = 0, 1, 2
+
+bool_ = dtype("bool", np.bool_, _BOOL)
+uint8 = dtype("uint8", np.uint8, _INT)
+int8 = dtype("int8", np.int8, _INT)
+int16 = dtype("int16", np.int16, _INT)
+int32 = dtype("int32", np.int32, _INT)
+int64 = dtype("int64", np.int64, _INT)
+float16 = dtype("float16", np.float16, _FLOAT)
+float32 = dtype("float32", np.float32, _FLOAT)
+float64 = dtype("float64", np.float64, _FLOAT)
+
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
+_FROM_NP = {d.np: d for d in ALL}
+_FROM_NAME = {d.name: d for d in ALL}
+
+
+def _by_name(name: str) -> dtype:
+    return _FROM_NAME[name]
+
+
+def from_numpy_dtype(np_dtype) -> dtype:
+    """The taimatsu dtype for a NumPy dtype; raises TypeError for unsupported ones."""
+    d = _FROM_NP.get(np_dtype)
+    if d is None:
+        d = _FROM_NP.get(np.dtype(np_dtype))
+        if d is None:
+            raise TypeError(
+                f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only supported types "
+                "are: float64, float32, float16, int64, int32, int16, int8, uint8, and bool."
+            )
+    return d
+
+
+_default_float = float32
+
+
+def get_default_dtype() -> dtype:
+    return _default_float
+
+
+def set_default_dtype(d: dtype) -> None:
+    """Set the dtype of float tensors made from Python floats (float32 unless changed)."""
+    global _default_float
+    d = to_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default_float = d
+
+
+def to_dtype(d) -> dtype:
+    """Accept a taimatsu dtype, a NumPy dtype, a Python type (float/int/bool) or None."""
+    if isinstance(d, dtype):
+        return d
+    if d is float:
+        return _default_float
+    if d is int:
+        return int64
+    if d is bool:
+        return bool_
+    if d is None:
+        raise TypeError("dtype must not be None here")
+    return from_numpy_dtype(d)
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """PyTorch's promotion of two dtypes: any float beats any integer; otherwise the wider one."""
+    if a is b:
+        return a
+    ca, cb = a._category, b._category
+    if ca == _FLOAT or cb == _FLOAT:
+        if ca != cb:
+            return a if ca == _FLOAT else b
+        return a if a.itemsize >= b.itemsize else b
+    return _FROM_NP[np.promote_types(a.np, b.np)]
+
+
+def _combine(higher: dtype | None, lower: dtype | None) -> dtype | None:
+    """Combine a higher-priority group's dtype with a lower one's (dim > 0-d > Python scalar):
+    the lower group only matters when it is of a higher category (bool < int < float)."""
+    if higher is None:
+        return lower
+    if lower is None or higher._category >= lower._category:
+        return higher
+    return promote_types(higher, lower)
+
+
+def scalar_dtype(value) -> dtype:
+    """The dtype a Python scalar takes on its own (``tensor(1.5)`` is the default float)."""
+    if isinstance(value, bool):
+        return bool_
+    if isinstance(value, int):
+        return int64
+    if isinstance(value, float):
+        return _default_float
+    if isinstance(value, np.generic):
+        return from_numpy_dtype(value.dtype)
+    raise TypeError(f"unsupported scalar type {type(value).__name__}")
+
+
+def result_type(*operands) -> dtype:
+    """The dtype PyTorch gives an op over ``operands`` (tensors and Python scalars).
+
+    Tensors with dimensions decide, unless a 0-d tensor or a scalar is of a higher category.
+    """
+    dim = zero = scal = None
+    for x in operands:
+        d = getattr(x, "dtype", None)
+        if isinstance(d, dtype):
+            if x.data.ndim:
+                dim = d if dim is None else promote_types(dim, d)
+            else:
+                zero = d if zero is None else promote_types(zero, d)
+        elif x is not None:
+            s = _scalar_category_dtype(x)
+            scal = s if scal is None else promote_types(scal, s)
+    return _combine(_combine(dim, zero), scal)
+
+
+def _scalar_category_dtype(value) -> dtype:
+    # A wrapped Python number takes the default dtype of its category.
+    if isinstance(value, bool):
+        return bool_
+    if isinstance(value, (int, np.integer)):
+        return int64
+    if isinstance(value, (float, np.floating)):
+        return _default_float
+    raise TypeError(f"unsupported operand type {type(value).__name__}")
+
+
+_LEGACY = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+           "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def legacy_name(np_dtype) -> str:
+    """PyTorch's old type name used in its error messages ("Float", "Long", ...)."""
+    return _LEGACY[np_dtype.name]

@@ -1,0 +1,95 @@
+"""Small helpers shared by the op families: dims, operand preparation, device checks."""
+from __future__ import annotations
+
+from .._tensor_base import TensorBase, make
+from ..dtypes import result_type, scalar_dtype
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    """A dim in ``[-ndim, ndim)`` as a non-negative index (0-d tensors accept -1 and 0)."""
+    n = ndim if ndim > 0 else 1
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+        )
+    return dim + n if dim < 0 else dim
+
+
+def wrap_dims(dim, ndim: int) -> tuple:
+    """``dim`` (None, an int, or a sequence) as a sorted tuple of non-negative dims; None is all."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = tuple(wrap_dim(d, ndim) for d in ((dim,) if isinstance(dim, int) else dim))
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"dim {list(dim)} appears multiple times in the list of dims")
+    return tuple(sorted(dims)) if ndim else ()  # a 0-d tensor accepts dim 0/-1 and keeps its shape
+
+
+def check_same_device(op: str, *tensors) -> None:
+    """Mixing devices is an error naming both (0-d CPU tensors mix freely, as in PyTorch)."""
+    first = None
+    for t in tensors:
+        if isinstance(t, TensorBase) and not (t.device.type == "cpu" and t._data.ndim == 0):
+            if first is None:
+                first = t
+            elif t.device != first.device:
+                raise RuntimeError(
+                    f"Expected all tensors to be on the same device, but found at least two "
+                    f"devices, {first.device} and {t.device}! (when checking arguments for {op})"
+                )
+
+
+def prepare(op: str, *operands):
+    """Arrays for an elementwise op on tensors and Python scalars, cast to PyTorch's result dtype.
+
+    Returns ``(device, arrays)``. Python scalars stay scalars when NumPy 2's weak-scalar rule
+    already gives PyTorch's answer (a scalar of the same or a lower kind than the tensors).
+    """
+    dev = None
+    dt = None
+    mixed = False
+    for x in operands:
+        if isinstance(x, TensorBase):
+            if dev is None or (x._data.ndim and dev.type == "cpu" and x.device.type != "cpu"):
+                dev = x.device
+            if dt is None:
+                dt = x._data.dtype
+            elif x._data.dtype != dt:
+                mixed = True
+    for x in operands:
+        if not isinstance(x, TensorBase) and _kind(x) > _KIND_RANK[dt.kind]:
+            mixed = True  # e.g. int tensor * 1.5: PyTorch gives the default float
+    if len(operands) > 1:
+        check_same_device(op, *operands)
+    if not mixed:
+        return dev, [x._data if isinstance(x, TensorBase) else x for x in operands]
+    target = result_type(*operands).np
+    xp = dev.xp
+    arrays = []
+    for x in operands:
+        if isinstance(x, TensorBase):
+            a = x._data if x._data.dtype == target else x._data.astype(target)
+            arrays.append(a if x.device is dev else xp.asarray(a))
+        else:
+            arrays.append(xp.asarray(x, dtype=target))
+    return dev, arrays
+
+
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def _kind(x) -> int:
+    if isinstance(x, bool):
+        return 0
+    if isinstance(x, int):
+        return 1
+    if isinstance(x, float):
+        return 2
+    raise TypeError(f"unsupported operand type {type(x).__name__}; expected a Tensor or a number")
+
+
+def as_tensor_like(x, like):
+    """``x`` as a tensor on ``like``'s device (Python scalars become 0-d tensors of their kind)."""
+    if isinstance(x, TensorBase):
+        return x
+    return make(like.xp.asarray(x, dtype=scalar_dtype(x).np), like.device)

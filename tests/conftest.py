@@ -1,0 +1,46 @@
+"""The ``device`` fixture: cpu always; cuda too when TAIMATSU_TEST_DEVICE=cuda or CuPy sees a GPU."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import taimatsu
+
+
+def _devices():
+    want = os.environ.get("TAIMATSU_TEST_DEVICE", "")
+    if want == "cuda":
+        if not taimatsu.cuda.is_available():
+            raise RuntimeError("TAIMATSU_TEST_DEVICE=cuda but CuPy sees no GPU")
+        return ["cuda"] if os.environ.get("TAIMATSU_TEST_ONLY_CUDA") else ["cpu", "cuda"]
+    if want == "cpu":
+        return ["cpu"]
+    return ["cpu", "cuda"] if taimatsu.cuda.is_available() else ["cpu"]
+
+
+DEVICES = _devices()
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    return request.param
+
+
+@pytest.fixture(autouse=True)
+def _restore_state():
+    """Each test starts with grad mode on, float32 default and a fixed seed."""
+    taimatsu.manual_seed(0)
+    yield
+    taimatsu.set_default_dtype(taimatsu.float32)
+    taimatsu.autograd.grad_mode.state.enabled = True
+
+
+def pytest_report_header(config):
+    try:
+        import torch
+
+        oracle = f"PyTorch {torch.__version__} (comparison oracle)"
+    except ImportError:
+        oracle = "PyTorch not installed: comparisons with PyTorch are skipped"
+    return [f"taimatsu devices: {', '.join(DEVICES)}", oracle]
