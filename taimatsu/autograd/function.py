@@ -42,7 +42,7 @@ class Function:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # PyTorch names built-in nodes "MulBackward0" and user ones "MyFnBackward".
-        builtin = cls.__module__.startswith("taimatsu.")
+        builtin = cls.__module__.startswith("taimatsu.") and ".examples." not in cls.__module__
         cls._node_name = f"{cls.__name__}Backward{'0' if builtin else ''}"
 
     @staticmethod

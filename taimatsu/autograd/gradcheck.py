@@ -7,7 +7,6 @@ import numpy as np
 
 from .._tensor_base import TensorBase
 from ..backend import to_numpy
-from . import grad_mode
 
 
 class GradcheckError(RuntimeError):
@@ -24,25 +23,29 @@ def _flat_outputs(out):
 
 
 def _numerical_jacobian(fn, inputs, idx, eps):
-    """d(all outputs, flattened)/d(inputs[idx], flattened) by central differences."""
-    x = inputs[idx]
-    arr = x._data  # perturbed in place, restored after each probe
-    cols = []
-    flat = arr.reshape(-1) if arr.flags.c_contiguous else None
-    if flat is None:
+    """d(all outputs, flattened)/d(inputs[idx], flattened) by central differences.
+
+    Runs with grad mode as it is: gradgradcheck's function itself calls autograd.grad.
+    """
+    arr = inputs[idx]._data
+    if not arr.flags.c_contiguous:
         raise ValueError("gradcheck needs contiguous inputs to perturb")
-    with grad_mode.no_grad():
-        for k in range(arr.size):
-            orig = flat[k].item()
-            flat[k] = orig + eps
-            plus = [to_numpy(o._data).astype(np.float64).ravel().copy()
-                    for o in _flat_outputs(fn(*inputs))]
-            flat[k] = orig - eps
-            minus = [to_numpy(o._data).astype(np.float64).ravel().copy()
-                     for o in _flat_outputs(fn(*inputs))]
-            flat[k] = orig
-            cols.append(np.concatenate([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
-                        if plus else np.zeros(0))
+    flat = arr.reshape(-1)  # a view: perturbed in place, restored after each probe
+
+    def probe():
+        outs = _flat_outputs(fn(*inputs))
+        return np.concatenate([to_numpy(o._data).astype(np.float64).ravel() for o in outs]) \
+            if outs else np.zeros(0)
+
+    cols = []
+    for k in range(arr.size):
+        orig = flat[k].item()
+        flat[k] = orig + eps
+        plus = probe()
+        flat[k] = orig - eps
+        minus = probe()
+        flat[k] = orig
+        cols.append((plus - minus) / (2 * eps))
     return np.stack(cols, axis=1) if cols else np.zeros((0, 0))
 
 

@@ -104,9 +104,11 @@ def tensor_repr(t) -> str:
     extras = []
     if t.device.type != "cpu":
         extras.append(f"device='{t.device}'")
-    default_for_kind = {"f": _dt.get_default_dtype().np, "i": np.dtype(np.int64),
-                        "b": np.dtype(np.bool_)}
-    if arr.size == 0 or default_for_kind.get(arr.dtype.kind) != arr.dtype:
+    # PyTorch omits the dtype when the values imply it: default float, int64, bool (and for
+    # empty tensors, where no value shows, only the default float).
+    implied = {_dt.get_default_dtype().np} if arr.size == 0 else {
+        _dt.get_default_dtype().np, np.dtype(np.int64), np.dtype(np.bool_)}
+    if arr.dtype not in implied:
         extras.append(f"dtype={t.dtype!r}")
     if arr.size == 0 and arr.ndim != 1:
         extras.insert(0, f"size={tuple(arr.shape)}")

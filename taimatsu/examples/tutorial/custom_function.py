@@ -1,0 +1,57 @@
+"""Tutorial 3: the same net with a custom autograd Function for ReLU."""
+import taimatsu as torch
+
+
+class MyReLU(torch.autograd.Function):
+    """ReLU as a custom autograd Function: forward and backward written by hand."""
+
+    @staticmethod
+    def forward(ctx, input):
+        ctx.save_for_backward(input)
+        return input.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        input, = ctx.saved_tensors
+        grad_input = grad_output.clone()
+        grad_input[input < 0] = 0
+        return grad_input
+
+
+def main(device="cpu", steps=500, on_step=None):
+    dtype = torch.float
+    device = torch.device(device)
+
+    N, D_in, H, D_out = 64, 1000, 100, 10
+
+    x = torch.randn(N, D_in, device=device, dtype=dtype)
+    y = torch.randn(N, D_out, device=device, dtype=dtype)
+
+    w1 = torch.randn(D_in, H, device=device, dtype=dtype, requires_grad=True)
+    w2 = torch.randn(H, D_out, device=device, dtype=dtype, requires_grad=True)
+
+    learning_rate = 1e-6
+    for t in range(steps):
+        relu = MyReLU.apply
+
+        y_pred = relu(x.mm(w1)).mm(w2)
+
+        loss = (y_pred - y).pow(2).sum()
+        if on_step is not None:
+            on_step(t, loss.item())
+        elif t % 100 == 99:
+            print(t, loss.item())
+
+        loss.backward()
+
+        with torch.no_grad():
+            w1 -= learning_rate * w1.grad
+            w2 -= learning_rate * w2.grad
+
+            w1.grad.zero_()
+            w2.grad.zero_()
+    return loss.item()
+
+
+if __name__ == "__main__":
+    main()

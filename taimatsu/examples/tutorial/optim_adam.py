@@ -1,0 +1,37 @@
+"""Tutorial 5: the ``nn.Sequential`` net trained by ``optim.Adam``."""
+import taimatsu as torch
+
+
+def main(device="cpu", steps=500, on_step=None):
+    device = torch.device(device)
+    N, D_in, H, D_out = 64, 1000, 100, 10
+
+    x = torch.randn(N, D_in, device=device)
+    y = torch.randn(N, D_out, device=device)
+
+    model = torch.nn.Sequential(
+        torch.nn.Linear(D_in, H),
+        torch.nn.ReLU(),
+        torch.nn.Linear(H, D_out),
+    ).to(device)
+    loss_fn = torch.nn.MSELoss(reduction="sum")
+
+    learning_rate = 1e-4
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    for t in range(steps):
+        y_pred = model(x)
+
+        loss = loss_fn(y_pred, y)
+        if on_step is not None:
+            on_step(t, loss.item())
+        elif t % 100 == 99:
+            print(t, loss.item())
+
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return loss.item()
+
+
+if __name__ == "__main__":
+    main()
