@@ -31,3 +31,5 @@ __version__ = "0.1.0"
 def is_tensor(obj):
     """True if ``obj`` is a taimatsu Tensor."""
     return isinstance(obj, Tensor)
+from . import optim
+from . import nn

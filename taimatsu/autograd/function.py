@@ -115,11 +115,19 @@ class Function:
         return self._metadata
 
     # ---------------------------------------------------------------- apply
+    # Per-node defaults live on the class: a node only stores what differs (it is made per op).
+    _to_save = ()
+    _saved = None  # [(tensor, version, output index)] once the node is wired into the graph
+    _dirty = _non_diff = ()
+    _materialize = True
+    _released = False
+    _pre_hooks = _post_hooks = _metadata = None
+    _tensor_hooks = None  # {output_nr: [hook]} from Tensor.register_hook on outputs
+    _retained = None  # {output_nr: weakref to a tensor that called retain_grad()}
+
     @classmethod
     def apply(cls, *args):
         ctx = cls.__new__(cls)
-        ctx._to_save = ()
-        ctx._dirty = ctx._non_diff = ()
         if _state.enabled:
             for a in args:
                 if isinstance(a, TensorBase) and a.requires_grad:
@@ -133,7 +141,8 @@ class Function:
         for a in args:
             if isinstance(a, TensorBase) and a.requires_grad:
                 needs.append(True)
-                nxt.append((a, 0) if a.grad_fn is None else (a.grad_fn, a._output_nr))
+                fn = a.grad_fn
+                nxt.append((a, 0) if fn is None else (fn, a._output_nr))
                 meta.append((a._data.shape, a._data.dtype))
             else:
                 needs.append(False)
@@ -143,17 +152,33 @@ class Function:
         self._next = nxt
         self._input_meta = meta
         self._seq = next(_seq)
-        self._materialize = True
-        self._released = False
-        self._pre_hooks = self._post_hooks = self._metadata = None
-        self._tensor_hooks = None  # {output_nr: [hook]} from Tensor.register_hook on outputs
-        self._retained = None  # {output_nr: weakref to a tensor that called retain_grad()}
         _state.enabled = False
         try:
             out = type(self).forward(self, *args)
         finally:
             _state.enabled = True
+        if isinstance(out, TensorBase) and not (self._dirty or self._non_diff):
+            return self._wire_single(args, out)
         return self._wire_outputs(args, out)
+
+    def _wire_single(self, args, out):
+        """The common case, one output and no dirty/non-differentiable marks, kept lean."""
+        for a in args:
+            if a is out:  # returning an input unchanged: a fresh alias with its own history
+                out = out._alias()
+                break
+        a = out._data
+        self._output_meta = ((a.shape, a.dtype, out.device),)
+        if a.dtype.kind in "fc":
+            out.grad_fn, out._output_nr, out.requires_grad = self, 0, True
+        to_save = self._to_save
+        if to_save:
+            outs = (out,)
+            self._saved = [_pack(self, t, outs) for t in to_save]
+            self._to_save = None
+        else:
+            self._saved = []
+        return out
 
     def _wire_outputs(self, args, out):
         single = not isinstance(out, tuple)

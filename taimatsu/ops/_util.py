@@ -45,6 +45,22 @@ def prepare(op: str, *operands):
     Returns ``(device, arrays)``. Python scalars stay scalars when NumPy 2's weak-scalar rule
     already gives PyTorch's answer (a scalar of the same or a lower kind than the tensors).
     """
+    if len(operands) == 2:  # the hot case: tensor op tensor-or-scalar, nothing to cast
+        x, y = operands
+        if isinstance(x, TensorBase):
+            a = x._data
+            if isinstance(y, TensorBase):
+                if y.device is x.device and y._data.dtype == a.dtype:
+                    return x.device, [a, y._data]
+            elif type(y) is float:
+                if a.dtype.kind == "f":
+                    return x.device, [a, y]
+            elif type(y) is int and a.dtype.kind != "b":
+                return x.device, [a, y]
+    return _prepare_general(op, operands)
+
+
+def _prepare_general(op, operands):
     dev = None
     dt = None
     mixed = False

@@ -1,42 +1,134 @@
-"""Reductions: sum, mean, prod, max/min (with indices), amax/amin, argmax/argmin, var/std,
-logsumexp, norm; ``dim`` is an int or a tuple, ``keepdim`` keeps reduced dims as size 1."""
+"""Reductions and scans: sum, mean, nansum, prod, max/min (with indices), amax/amin,
+argmax/argmin, var/std, logsumexp, norm, all/any, count_nonzero, cumsum/cumprod,
+softmax/log_softmax, sort/argsort/topk/kthvalue/median.
+
+``dim`` is an int, a tuple, or None (all dims; an empty tuple also means all, as in PyTorch);
+``keepdim`` keeps reduced dims as size 1. Backward passes are Tensor ops, so they differentiate
+again; masks and one-hots that are constant almost everywhere enter them as constant tensors.
+"""
 from __future__ import annotations
 
-from .._tensor_base import make
-from ..autograd.function import Function
-from ..dtypes import from_numpy_dtype, to_dtype
-from ._util import wrap_dims
+from collections import namedtuple
+from types import SimpleNamespace
 
-__all__ = ["sum", "mean"]
+from .._tensor_base import TensorBase, make
+from ..autograd.function import Function
+from ..dtypes import get_default_dtype, int64, legacy_name, to_dtype
+from . import elementwise
+from ._util import wrap_dim, wrap_dims
+
+__all__ = ["all", "amax", "amin", "aminmax", "any", "argmax", "argmin", "argsort", "count_nonzero",
+           "cumprod", "cumsum", "kthvalue", "log_softmax", "logsumexp", "max", "mean",
+           "median", "min", "nanmean", "nansum", "norm", "prod", "return_types",
+           "softmax", "sort", "std", "std_mean", "sum", "topk", "var", "var_mean"]
+
+_INF = float("inf")
+_NAN = float("nan")
+
+
+# ---------------------------------------------------------------------------- return types
+def _return_type(name, fields=("values", "indices")):
+    """A named tuple like ``torch.return_types.<name>``: fields by name, unpacks as a tuple."""
+    cls = namedtuple(name, fields)
+    cls.__module__ = __name__
+    cls.__qualname__ = f"return_types.{name}"  # so pickle finds it
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
+        return f"taimatsu.return_types.{name}(\n{body})"
+
+    cls.__repr__ = __repr__
+    return cls
+
+
+return_types = SimpleNamespace(
+    **{n: _return_type(n) for n in ("max", "min", "sort", "topk", "kthvalue", "median")},
+    aminmax=_return_type("aminmax", ("min", "max")),
+)
+
+
+# ---------------------------------------------------------------------------- dim helpers
+def _dims(dim, ndim: int) -> tuple:
+    """Reduced dims as a sorted tuple; None and an empty sequence mean every dim."""
+    if dim is None or (not isinstance(dim, int) and len(dim) == 0):
+        return tuple(range(ndim))
+    return wrap_dims(dim, ndim)
+
+
+def _kept(shape, dims) -> tuple:
+    return tuple(1 if i in dims else s for i, s in enumerate(shape))
+
+
+def _out_shape(shape, dims, keepdim) -> tuple:
+    return _kept(shape, dims) if keepdim else tuple(s for i, s in enumerate(shape)
+                                                    if i not in dims)
+
+
+def _numel(shape, dims) -> int:
+    n = 1
+    for d in dims:
+        n *= shape[d]
+    return n
+
+
+def _unreduce(g, shape, dims, keepdim):
+    """A reduced tensor (or array) with its reduced dims back as size 1, ready to broadcast."""
+    return g if keepdim or not dims else g.reshape(_kept(shape, dims))
 
 
 def _expand_back(g, shape, dims, keepdim):
-    """Broadcast a reduced gradient ``g`` back to the input ``shape``."""
-    if not keepdim and dims:
-        g = g.reshape(tuple(1 if i in dims else s for i, s in enumerate(shape)))
-    return g.expand(shape)
+    """Broadcast a reduced gradient ``g`` back to the input ``shape`` (a view, no copy)."""
+    return _unreduce(g, shape, dims, keepdim).expand(shape)
 
 
+def _as_1d(a):
+    """``a`` itself, or a 0-d array as shape (1,): NumPy has no axis 0 on 0-d arrays, PyTorch
+    accepts dim 0/-1 there."""
+    return a if a.ndim else a.reshape(1)
+
+
+def _check_nonempty(name: str, a, dims, full: bool) -> None:
+    """PyTorch's errors for reductions without an identity (max, min, ...) over nothing."""
+    if a.size:
+        return
+    if full:
+        raise RuntimeError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+            "the reduction dim with the 'dim' argument."
+        )
+    for d in dims:
+        if a.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
+def _check_float(name: str, x) -> None:
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{name} only support floating point and complex dtypes")
+
+
+def _int64(dtype, a):
+    """PyTorch accumulates integer and bool sums/products in int64 unless told otherwise."""
+    if dtype is None:
+        return int64.np if a.dtype.kind in "bui" else None
+    return to_dtype(dtype).np
+
+
+# ---------------------------------------------------------------------------- sum, mean
 class Sum(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim, dtype):
-        ctx.meta = (x._data.shape, dims, keepdim)
         a = x._data
-        if dtype is None and a.dtype.kind in "bui":
-            dtype = "int64"  # PyTorch sums integers and bools as int64
-        out = a.sum(axis=dims, keepdims=keepdim, dtype=dtype)
-        return make(out, x.device)
+        ctx.meta = (a.shape, dims, keepdim)
+        return make(a.sum(axis=dims, keepdims=keepdim, dtype=dtype), x.device)
 
     @staticmethod
     def backward(ctx, g):
-        shape, dims, keepdim = ctx.meta
-        return _expand_back(g, shape, dims, keepdim), None, None, None
+        return _expand_back(g, *ctx.meta), None, None, None
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
-    """Sum of elements, over ``dim`` (int or tuple) or all of them."""
-    dims = wrap_dims(dim, input._data.ndim)
-    return Sum.apply(input, dims, keepdim, None if dtype is None else to_dtype(dtype).np)
+    """Sum of elements over ``dim`` (int or tuple) or all of them; integers sum as int64."""
+    return Sum.apply(input, _dims(dim, input._data.ndim), keepdim, _int64(dtype, input._data))
 
 
 class SumToSize(Function):
@@ -61,27 +153,741 @@ class SumToSize(Function):
 
 
 def sum_to_size(input, *size):
+    """Sum ``input`` down to ``size``, to which it must be broadcastable."""
     shape = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else size
-    if tuple(input._data.shape) == tuple(shape):
+    have = input._data.shape
+    if have == shape:
         return input
-    return SumToSize.apply(input, tuple(shape))
+    lead = len(have) - len(shape)
+    if lead < 0 or any(s != 1 and s != h for s, h in zip(shape, have[lead:])):
+        raise RuntimeError(f"size {{{list(shape)}}} is not expandable to size {{{list(have)}}}.")
+    return SumToSize.apply(input, shape)
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, dtype):
+        a = x._data
+        n = _numel(a.shape, dims)
+        ctx.meta = (a.shape, dims, keepdim)
+        ctx.n = n
+        if n == 0:  # NumPy warns about an empty mean; PyTorch quietly gives NaN
+            out = x.xp.full(_out_shape(a.shape, dims, keepdim), _NAN, dtype or a.dtype)
+        else:
+            out = a.mean(axis=dims, keepdims=keepdim, dtype=dtype)
+        return make(out, x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand_back(g / ctx.n, *ctx.meta), None, None, None
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean of elements over ``dim``; integer inputs need a float ``dtype`` (as in PyTorch)."""
-    if dtype is None and input._data.dtype.kind != "f":
+    kind = input._data.dtype if dtype is None else to_dtype(dtype).np
+    if kind.kind != "f":
+        which = "Input" if dtype is None else "Optional"
         raise RuntimeError(
-            "mean(): could not infer output dtype. Input dtype must be either a floating point or "
-            f"complex dtype. Got: {from_numpy_dtype(input._data.dtype).name.capitalize()}"
+            "mean(): could not infer output dtype. " f"{which} dtype must be either a floating "
+            f"point or complex dtype. Got: {legacy_name(kind)}"
         )
-    x = input if dtype is None else input.to(to_dtype(dtype))
-    dims = wrap_dims(dim, x._data.ndim)
-    n = 1
-    for d in dims:
-        n *= x._data.shape[d]
-    return sum(x, dims, keepdim) / n if n else sum(x, dims, keepdim) * float("nan")
+    return Mean.apply(input, _dims(dim, input._data.ndim), keepdim,
+                      None if dtype is None else kind)
 
 
+class Nansum(Function):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, dtype):
+        a = x._data
+        ctx.meta = (a.shape, dims, keepdim)
+        ctx.save_for_backward(x)
+        return make(x.xp.nansum(a, axis=dims, keepdims=keepdim, dtype=dtype), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        keep = make(~x.xp.isnan(x._data), x.device)
+        return _unreduce(g, *ctx.meta) * keep, None, None, None
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """Sum over ``dim`` treating NaN as zero."""
+    if input._data.dtype.kind != "f":
+        return sum(input, dim, keepdim, dtype=dtype)
+    return Nansum.apply(input, _dims(dim, input._data.ndim), keepdim,
+                        None if dtype is None else to_dtype(dtype).np)
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    """Mean over ``dim`` of the non-NaN elements."""
+    a = input._data
+    if a.dtype.kind != "f":
+        raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
+                           f"but got {legacy_name(a.dtype)}")
+    xp = input.xp
+    dims = _dims(dim, a.ndim)
+    count = (~xp.isnan(a)).sum(axis=dims, keepdims=keepdim)
+    total = nansum(input, dims, keepdim, dtype=dtype)
+    # An all-NaN slice has count 0: divide by NaN rather than 0 (same answer, no warning).
+    count = xp.where(count == 0, _NAN, count).astype(total._data.dtype)
+    return total / make(count, input.device)
+
+
+# ---------------------------------------------------------------------------- prod
+class Prod(Function):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, dtype):
+        a = x._data
+        out = make(a.prod(axis=dims, keepdims=keepdim, dtype=dtype), x.device)
+        ctx.meta = (a.shape, dims, keepdim)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        dims = ctx.meta[1]
+        g, out = _unreduce(g, *ctx.meta), _unreduce(out, *ctx.meta)
+        zero = x._data == 0
+        if not zero.any():  # a host sync, as in PyTorch: the common case is a cheap division
+            return g * (out / x), None, None, None
+        # With zeros: d out / d x_i is the product of the others. Where x_i != 0 that is still
+        # out / x_i (0 if another element is 0); a slice's only zero gets the product of its
+        # non-zero elements; with two or more zeros every derivative is 0.
+        z = make(zero, x.device)
+        x1 = x + z  # zeros replaced by ones
+        only = zero & (zero.sum(axis=dims, keepdims=True) == 1)
+        others = prod(x1, dims, keepdim=True) * make(only, x.device)
+        return g * (out / x1 + others), None, None, None
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product of elements over ``dim`` or all of them; integers multiply as int64."""
+    return Prod.apply(input, _dims(dim, input._data.ndim), keepdim, _int64(dtype, input._data))
+
+
+# ---------------------------------------------------------------------------- max, min
+def _even_split(xp, a, o, dims):
+    """Weights that share a gradient evenly among the elements of ``a`` equal to the reduced
+    value ``o`` (kept dims), NaN matching NaN: PyTorch's rule for amax/amin/max()/median()."""
+    mask = a == o
+    if a.dtype.kind == "f":
+        mask |= xp.isnan(a) & xp.isnan(o)
+    return (mask / mask.sum(axis=dims, keepdims=True)).astype(a.dtype)
+
+
+class Amax(Function):
+    """Largest value over ``dims``; the gradient is shared evenly among ties."""
+
+    @staticmethod
+    def _compute(xp, a, dims, keepdim):
+        return a.max(axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        a = x._data
+        out = make(type(ctx)._compute(x.xp, a, dims, keepdim), x.device)
+        ctx.meta = (a.shape, dims, keepdim)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        dims = ctx.meta[1]
+        w = _even_split(x.xp, x._data, _unreduce(out._data, *ctx.meta), dims)
+        return _unreduce(g, *ctx.meta) * make(w, x.device), None, None
+
+
+class Amin(Amax):
+    """Smallest value over ``dims``; the gradient is shared evenly among ties."""
+
+    @staticmethod
+    def _compute(xp, a, dims, keepdim):
+        return a.min(axis=dims, keepdims=keepdim)
+
+
+class Median(Amax):
+    """The lower median of all elements (NaN if any is NaN); ties share the gradient evenly."""
+
+    @staticmethod
+    def _compute(xp, a, dims, keepdim):
+        s = xp.sort(a.reshape(-1))
+        mid = s[(s.size - 1) // 2]
+        if a.dtype.kind == "f":  # NaN sorts last; any NaN makes the median NaN
+            mid = xp.where(s[-1] != s[-1], s[-1], mid)
+        return mid
+
+
+class SelectAlongDim(Function):
+    """Values of ``x`` at one index per slice along ``dim`` (max/min/kthvalue/median over a
+    dim); the gradient goes to those positions only."""
+
+    @staticmethod
+    def forward(ctx, x, idx, dim, keepdim):
+        a = x._data
+        dims = (dim,) if a.ndim else ()
+        ctx.meta = (a.shape, dims, keepdim)
+        ctx.dim, ctx.idx, ctx.xp = dim, idx, x.xp
+        v = x.xp.take_along_axis(_as_1d(a), idx, axis=dim)
+        return make(v.reshape(_out_shape(a.shape, dims, keepdim)), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape = ctx.meta[0]
+        a1_shape = shape or (1,)
+        pos = ctx.xp.arange(a1_shape[ctx.dim]).reshape(
+            tuple(-1 if i == ctx.dim else 1 for i in range(len(a1_shape))))
+        hot = make((pos == ctx.idx).reshape(shape), g.device)
+        return _unreduce(g, *ctx.meta) * hot, None, None, None
+
+
+def _select(kind, name, input, dim, keepdim, pick):
+    """(values, indices) for one index per slice along ``dim``; ``pick(a1, d)`` returns the
+    indices (keepdims) on the input as at least 1-d."""
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    _check_nonempty(name, a, (d,) if a.ndim else (), False)
+    idx = pick(_as_1d(a), d)
+    values = SelectAlongDim.apply(input, idx, d, keepdim)
+    shape = _out_shape(a.shape, (d,) if a.ndim else (), keepdim)
+    return kind(values, make(idx.reshape(shape).astype(int64.np, copy=False), input.device))
+
+
+def _max_or_min(name, input, dim, keepdim):
+    if isinstance(dim, TensorBase):  # max(input, other): the elementwise maximum
+        return getattr(elementwise, "maximum" if name == "max" else "minimum")(input, dim)
+    if dim is None:
+        _check_nonempty(name, input._data, (), True)
+        return (Amax if name == "max" else Amin).apply(input, tuple(range(input._data.ndim)),
+                                                       False)
+    fn = "argmax" if name == "max" else "argmin"
+    return _select(getattr(return_types, name), name, input, dim, keepdim,
+                   lambda a, d: getattr(a, fn)(axis=d, keepdims=True))
+
+
+def max(input, dim=None, keepdim=False):
+    """``max(x)``: the largest element; ``max(x, dim, keepdim)``: (values, indices) along
+    ``dim``; ``max(x, other)``: the elementwise maximum."""
+    return _max_or_min("max", input, dim, keepdim)
+
+
+def min(input, dim=None, keepdim=False):
+    """``min(x)``, ``min(x, dim, keepdim)`` -> (values, indices), or ``min(x, other)``."""
+    return _max_or_min("min", input, dim, keepdim)
+
+
+def amax(input, dim=(), keepdim=False):
+    """Largest values over ``dim`` (all dims by default); ties share the gradient evenly."""
+    a = input._data
+    dims = _dims(dim, a.ndim)
+    _check_nonempty("amax", a, dims, dim is None or dim == ())
+    return Amax.apply(input, dims, keepdim)
+
+
+def amin(input, dim=(), keepdim=False):
+    """Smallest values over ``dim`` (all dims by default); ties share the gradient evenly."""
+    a = input._data
+    dims = _dims(dim, a.ndim)
+    _check_nonempty("amin", a, dims, dim is None or dim == ())
+    return Amin.apply(input, dims, keepdim)
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    """(min, max) over ``dim`` or all elements."""
+    d = () if dim is None else dim
+    return return_types.aminmax(amin(input, d, keepdim), amax(input, d, keepdim))
+
+
+def _arg(name, input, dim, keepdim):
+    a = input._data
+    if a.dtype.kind == "b":
+        raise RuntimeError(f"{name}(): does not support bool input")
+    if dim is None:
+        if a.size == 0:
+            raise IndexError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        flat = getattr(a.reshape(-1), name)()
+        out = input.xp.asarray(flat, dtype=int64.np).reshape((1,) * a.ndim if keepdim else ())
+        return make(out, input.device)
+    d = wrap_dim(dim, a.ndim)
+    _check_nonempty(name, a, (d,) if a.ndim else (), False)
+    idx = getattr(_as_1d(a), name)(axis=d, keepdims=True)
+    out = idx.reshape(_out_shape(a.shape, (d,) if a.ndim else (), keepdim))
+    return make(out.astype(int64.np, copy=False), input.device)
+
+
+def argmax(input, dim=None, keepdim=False):
+    """Index of the largest element (of the flattened input when ``dim`` is None)."""
+    return _arg("argmax", input, dim, keepdim)
+
+
+def argmin(input, dim=None, keepdim=False):
+    """Index of the smallest element (of the flattened input when ``dim`` is None)."""
+    return _arg("argmin", input, dim, keepdim)
+
+
+# ---------------------------------------------------------------------------- var, std
+def _correction(dim, unbiased, correction):
+    """(dim, correction) from PyTorch's two signatures: ``var(x, dim, unbiased, keepdim)`` (also
+    ``var(x, unbiased)``) and ``var(x, dim, *, correction=1, keepdim)``."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    if unbiased is not None:
+        if correction is not None:
+            raise RuntimeError("var(): cannot specify both unbiased and correction")
+        return dim, int(unbiased)
+    return dim, 1 if correction is None else correction
+
+
+def _var(xp, a, dims, correction, keepdim):
+    """Variance over ``dims`` with ``n - correction`` degrees of freedom (clamped at 0)."""
+    n = _numel(a.shape, dims)
+    if n:
+        d = a - a.mean(axis=dims, keepdims=True)
+        s = xp.square(d, out=d).sum(axis=dims, keepdims=keepdim)
+    else:
+        s = xp.zeros(_out_shape(a.shape, dims, keepdim), a.dtype)
+    dof = n - correction
+    if dof > 0:
+        return s / dof
+    return xp.where(s > 0, _INF, _NAN).astype(a.dtype)  # s / 0, without NumPy's warning
+
+
+def _dof_scale(ctx):
+    """``1 / (n - correction)`` for backward (unclamped, as in PyTorch)."""
+    dof = ctx.dof
+    return 1.0 / dof if dof else _INF
+
+
+class Var(Function):
+    @staticmethod
+    def forward(ctx, x, dims, correction, keepdim):
+        a = x._data
+        ctx.meta = (a.shape, dims, keepdim)
+        ctx.dof = _numel(a.shape, dims) - correction
+        ctx.save_for_backward(x)
+        return make(_var(x.xp, a, dims, correction, keepdim), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        dims = ctx.meta[1]
+        dev = x - x.mean(dims, keepdim=True)
+        return _unreduce(g, *ctx.meta) * (2 * _dof_scale(ctx)) * dev, None, None, None
+
+
+class Std(Function):
+    @staticmethod
+    def forward(ctx, x, dims, correction, keepdim):
+        a = x._data
+        ctx.meta = (a.shape, dims, keepdim)
+        ctx.dof = _numel(a.shape, dims) - correction
+        out = make(x.xp.sqrt(_var(x.xp, a, dims, correction, keepdim)), x.device)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        dims = ctx.meta[1]
+        out = _unreduce(out, *ctx.meta)
+        # d std = d var / (2 std); PyTorch sends 0 (not 0/0) where std == 0.
+        nz = out._data != 0
+        gs = _unreduce(g, *ctx.meta) * make(nz, x.device) / (out + make(~nz, x.device))
+        return gs * _dof_scale(ctx) * (x - x.mean(dims, keepdim=True)), None, None, None
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance over ``dim`` with ``correction`` (default 1: Bessel's) subtracted from the count;
+    the legacy ``unbiased`` flag means correction 1 (True) or 0 (False)."""
+    _check_float("std and var", input)
+    dim, c = _correction(dim, unbiased, correction)
+    return Var.apply(input, _dims(dim, input._data.ndim), c, keepdim)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation over ``dim``; ``correction``/``unbiased`` as in :func:`var`."""
+    _check_float("std and var", input)
+    dim, c = _correction(dim, unbiased, correction)
+    return Std.apply(input, _dims(dim, input._data.ndim), c, keepdim)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(variance, mean) over ``dim``."""
+    v = var(input, dim, unbiased, keepdim, correction=correction)
+    dim, _ = _correction(dim, unbiased, correction)
+    return v, mean(input, dim, keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(standard deviation, mean) over ``dim``."""
+    s = std(input, dim, unbiased, keepdim, correction=correction)
+    dim, _ = _correction(dim, unbiased, correction)
+    return s, mean(input, dim, keepdim)
+
+
+# ---------------------------------------------------------------------------- logsumexp
+class Logsumexp(Function):
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        a = x._data
+        xp = x.xp
+        if a.dtype.kind != "f":
+            a = a.astype(get_default_dtype().np)
+        ctx.meta = (a.shape, dims, keepdim)
+        if _numel(a.shape, dims) == 0:
+            out = xp.full(_out_shape(a.shape, dims, keepdim), -_INF, a.dtype)
+        else:
+            # Shift by the max for stability; an infinite max (all -inf, or a +inf) shifts by 0
+            # so that the answer is that infinity rather than inf - inf = NaN.
+            m = a.max(axis=dims, keepdims=True)
+            m = xp.where(xp.isinf(m), 0, m).astype(a.dtype, copy=False)
+            s = xp.exp(a - m).sum(axis=dims, keepdims=True)
+            pos = s > 0
+            out = xp.where(pos, xp.log(xp.where(pos, s, 1)), -_INF) + m  # log 0 without warning
+            out = out.astype(a.dtype, copy=False)
+            if not keepdim:
+                out = out.reshape(_out_shape(a.shape, dims, False))
+        out = make(out, x.device)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        return _unreduce(g, *ctx.meta) * (x - _unreduce(out, *ctx.meta)).exp(), None, None
+
+
+def logsumexp(input, dim, keepdim=False):
+    """``log(sum(exp(input)))`` over ``dim``, computed stably."""
+    return Logsumexp.apply(input, _dims(dim, input._data.ndim), keepdim)
+
+
+# ---------------------------------------------------------------------------- norm
+class Norm(Function):
+    """The vector p-norm over ``dims``."""
+
+    @staticmethod
+    def forward(ctx, x, p, dims, keepdim):
+        a = x._data
+        xp = x.xp
+        if p == 2:
+            out = xp.sqrt(xp.square(a).sum(axis=dims, keepdims=keepdim))
+        elif p == 1:
+            out = xp.abs(a).sum(axis=dims, keepdims=keepdim)
+        elif p == _INF:
+            out = xp.abs(a).max(axis=dims, keepdims=keepdim)
+        elif p == -_INF:
+            out = xp.abs(a).min(axis=dims, keepdims=keepdim)
+        elif p == 0:
+            out = (a != 0).sum(axis=dims, keepdims=keepdim, dtype=a.dtype)
+        else:
+            out = (xp.abs(a) ** p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
+        out = make(out, x.device)
+        ctx.p = p
+        ctx.meta = (a.shape, dims, keepdim)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        p = ctx.p
+        dims = ctx.meta[1]
+        a, xp, dev = x._data, x.xp, x.device
+        g, out = _unreduce(g, *ctx.meta), _unreduce(out, *ctx.meta)
+        if p == 0:
+            return g * make(xp.zeros_like(a), dev), None, None, None
+        sign = xp.sign(a)
+        if p == 1:
+            return g * make(sign, dev), None, None, None
+        if p in (_INF, -_INF):
+            w = sign * _even_split(xp, xp.abs(a), out._data, dims)
+            return g * make(w, dev), None, None, None
+        # PyTorch's subgradient: 0 where the norm is 0 (not 0/0).
+        nz = out._data != 0
+        scale = g * make(nz, dev) / (out + make(~nz, dev))
+        if p == 2:
+            return scale * x, None, None, None
+        # x |x|^(p-2) / norm^(p-2) with |x| as x*sign(x) (differentiable) and 0 where x == 0.
+        s = make(sign, dev)
+        ax = x * s + make(a == 0, dev)
+        return scale * s * (ax / (out + make(~nz, dev))) ** (p - 1), None, None, None
+
+
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    """The vector ``p``-norm over ``dim`` (all elements by default); ``'fro'`` is the 2-norm.
+
+    ``p`` may be any number, ``inf`` or ``-inf``; the gradient where the norm is 0 is 0.
+    """
+    if isinstance(p, str):
+        if p != "fro":
+            raise RuntimeError(f"norm(): p='{p}' (a matrix norm) is not supported; use a number "
+                               "or 'fro'")
+        p = 2
+    if dtype is not None:
+        input = input.to(to_dtype(dtype))
+    a = input._data
+    if a.dtype.kind != "f":
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {legacy_name(a.dtype)}")
+    dims = _dims(dim, a.ndim)
+    p = float(p)
+    if p in (_INF, -_INF) and _numel(a.shape, dims) == 0:
+        raise RuntimeError(
+            f"linalg.vector_norm cannot compute the {p:g} norm on an empty tensor because the "
+            "operation does not have an identity")
+    result = Norm.apply(input, p, dims, keepdim)
+    if out is not None:
+        out.copy_(result)
+        return out
+    return result
+
+
+# ---------------------------------------------------------------------------- all, any
+def _logical(name, input, dim, keepdim):
+    a = input._data
+    out = getattr(a, name)(axis=_dims(dim, a.ndim), keepdims=keepdim)
+    # PyTorch keeps uint8 for backward compatibility; every other dtype gives bool.
+    return make(out.astype(a.dtype) if a.dtype.kind == "u" else out, input.device)
+
+
+def all(input, dim=None, keepdim=False):
+    """True where every element over ``dim`` is non-zero."""
+    return _logical("all", input, dim, keepdim)
+
+
+def any(input, dim=None, keepdim=False):
+    """True where some element over ``dim`` is non-zero."""
+    return _logical("any", input, dim, keepdim)
+
+
+def count_nonzero(input, dim=None):
+    """Number of non-zero elements over ``dim`` (int64)."""
+    a = input._data
+    return make((a != 0).sum(axis=_dims(dim, a.ndim), dtype=int64.np), input.device)
+
+
+# ---------------------------------------------------------------------------- scans
+class Cumsum(Function):
+    @staticmethod
+    def forward(ctx, x, dim, dtype):
+        a = x._data
+        ctx.dim = dim
+        return make(_as_1d(a).cumsum(axis=dim, dtype=dtype).reshape(a.shape), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ReverseCumsum.apply(g, ctx.dim), None, None
+
+
+class ReverseCumsum(Function):
+    """Sums from each position to the end of ``dim``: the adjoint of cumsum (and vice versa)."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        a = x._data
+        xp = x.xp
+        ctx.dim = dim
+        a1 = _as_1d(a)
+        return make(xp.flip(xp.flip(a1, dim).cumsum(axis=dim), dim).reshape(a.shape), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Cumsum.apply(g, ctx.dim, None), None
+
+
+def cumsum(input, dim, *, dtype=None):
+    """Running sum along ``dim``; integers accumulate as int64."""
+    return Cumsum.apply(input, wrap_dim(dim, input._data.ndim), _int64(dtype, input._data))
+
+
+class Cumprod(Function):
+    @staticmethod
+    def forward(ctx, x, dim, dtype):
+        a = x._data
+        ctx.dim = dim
+        out = make(_as_1d(a).cumprod(axis=dim, dtype=dtype).reshape(a.shape), x.device)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        dim, dev = ctx.dim, x.device
+        zero = _as_1d(x._data == 0)
+        if not zero.any():  # a host sync, as in PyTorch
+            return ReverseCumsum.apply(g * out, dim) / x, None, None
+        # d out_k / d x_i = prod_{j<=k, j!=i} x_j. Before a slice's first zero that is
+        # out_k / x_i; at the first zero it is the running product with that zero replaced by
+        # 1; after it, every such product contains the first zero and is 0.
+        seen = zero.cumsum(axis=dim)
+        shape = x._data.shape
+        before = make((seen == 0).reshape(shape), dev)
+        first = make((zero & (seen == 1)).reshape(shape), dev)
+        grad = before * (ReverseCumsum.apply(g * out, dim) / (x + make(zero.reshape(shape), dev)))
+        at_zero = first * ReverseCumsum.apply(g * cumprod(x + first, dim), dim)
+        return grad + at_zero, None, None
+
+
+def cumprod(input, dim, *, dtype=None):
+    """Running product along ``dim``; integers accumulate as int64."""
+    return Cumprod.apply(input, wrap_dim(dim, input._data.ndim), _int64(dtype, input._data))
+
+
+# ---------------------------------------------------------------------------- softmax
+def _softmax_input(name, input, dtype):
+    if dtype is not None:
+        input = input.to(to_dtype(dtype))
+    a = input._data
+    if a.dtype.kind != "f":
+        raise NotImplementedError(f'"{name}" not implemented for \'{legacy_name(a.dtype)}\'')
+    return input
+
+
+def _shifted(a, dim):
+    """``a`` minus its max along ``dim`` (as at least 1-d): exp of it cannot overflow."""
+    a1 = _as_1d(a)
+    return a1 - a1.max(axis=dim, keepdims=True)
+
+
+class Softmax(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        a = x._data
+        ctx.dim = dim
+        if a.size == 0:
+            out = a.copy()
+        else:
+            e = _shifted(a, dim)
+            x.xp.exp(e, out=e)
+            e /= e.sum(axis=dim, keepdims=True)
+            out = e.reshape(a.shape)
+        out = make(out, x.device)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        gy = g * y
+        return gy - y * gy.sum(ctx.dim, keepdim=True), None
+
+
+class LogSoftmax(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        a = x._data
+        xp = x.xp
+        ctx.dim = dim
+        if a.size == 0:
+            out = a.copy()
+        else:
+            s = _shifted(a, dim)
+            s -= xp.log(xp.exp(s).sum(axis=dim, keepdims=True))
+            out = s.reshape(a.shape)
+        out = make(out, x.device)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
+
+
+def softmax(input, dim, dtype=None):
+    """``exp(x) / sum(exp(x))`` along ``dim``, computed stably (``dtype`` casts the input)."""
+    input = _softmax_input("softmax", input, dtype)
+    return Softmax.apply(input, wrap_dim(dim, input._data.ndim))
+
+
+def log_softmax(input, dim, dtype=None):
+    """``log(softmax(x))`` along ``dim``, computed stably (``dtype`` casts the input)."""
+    input = _softmax_input("log_softmax", input, dtype)
+    return LogSoftmax.apply(input, wrap_dim(dim, input._data.ndim))
+
+
+# ---------------------------------------------------------------------------- sorting
+def _order(xp, a, dim, descending):
+    """Stable argsort of ``a`` (at least 1-d) along ``dim``; NaN counts as the largest value."""
+    if not descending:
+        return xp.argsort(a, axis=dim, kind="stable")
+    # Sort the reversed array and reverse the answer: descending, with equal values still in
+    # their original order (and NaN, last when ascending, first).
+    r = xp.argsort(xp.flip(a, dim), axis=dim, kind="stable")
+    return (a.shape[dim] - 1) - xp.flip(r, dim)
+
+
+def _take(input, dim, order):
+    """``input`` gathered along ``dim`` at ``order`` (an index array) and the indices tensor."""
+    idx = make(order.astype(int64.np, copy=False), input.device)
+    if input._data.ndim == 0:
+        return input.clone(), idx.reshape(())
+    return input.gather(dim, idx), idx
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    """(values, indices) sorted along ``dim``; always stable (equal values keep their order)."""
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    return return_types.sort(*_take(input, d, _order(input.xp, _as_1d(a), d, descending)))
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    """Indices that sort ``input`` along ``dim`` (stably)."""
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    return make(_order(input.xp, _as_1d(a), d, descending).reshape(a.shape).astype(int64.np, copy=False),
+                input.device)
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """(values, indices) of the ``k`` largest (or smallest) elements along ``dim``, in order."""
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    a1 = _as_1d(a)
+    if not 0 <= k <= a1.shape[d]:
+        raise RuntimeError("selected index k out of range")
+    order = _order(input.xp, a1, d, largest)[(slice(None),) * d + (slice(0, k),)]
+    return return_types.topk(*_take(input, d, order))
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):
+    """(values, indices) of the ``k``-th smallest element along ``dim`` (k counts from 1)."""
+    a = input._data
+    d = wrap_dim(dim, a.ndim)
+    if not 1 <= k <= _as_1d(a).shape[d]:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+    return _select(return_types.kthvalue, "kthvalue", input, d, keepdim,
+                   lambda a1, d: _order(input.xp, a1, d, False)[(slice(None),) * d + (slice(k - 1, k),)])
+
+
+def _median_index(xp, a1, d):
+    """Index of the lower median along ``d``, or of the first NaN where a slice has one."""
+    order = _order(xp, a1, d, False)
+    n = a1.shape[d]
+    pos = xp.full(_kept(a1.shape, (d,)), (n - 1) // 2, dtype=order.dtype)
+    if a1.dtype.kind == "f":
+        nans = xp.isnan(a1).sum(axis=d, keepdims=True)
+        pos = xp.where(nans > 0, n - nans, pos)  # NaNs sort last, in their original order
+    return xp.take_along_axis(order, pos, axis=d)
+
+
+def median(input, dim=None, keepdim=False):
+    """``median(x)``: the lower median of all elements; ``median(x, dim, keepdim)``: (values,
+    indices) along ``dim``. NaN propagates."""
+    a = input._data
+    if dim is None:
+        if a.size == 0:
+            return make(input.xp.full((), _NAN, a.dtype), input.device)
+        return Median.apply(input, tuple(range(a.ndim)), False)
+    return _select(return_types.median, "median", input, dim, keepdim,
+                   lambda a1, d: _median_index(input.xp, a1, d))
+
+
+# ---------------------------------------------------------------------------- Tensor methods
 class ReduceMethods:
     """The reduction ``Tensor`` methods."""
 
@@ -89,3 +895,31 @@ class ReduceMethods:
     sum = sum
     sum_to_size = sum_to_size
     mean = mean
+    nansum = nansum
+    nanmean = nanmean
+    prod = prod
+    max = max
+    min = min
+    amax = amax
+    amin = amin
+    aminmax = aminmax
+    argmax = argmax
+    argmin = argmin
+    var = var
+    std = std
+    logsumexp = logsumexp
+    all = all
+    any = any
+    count_nonzero = count_nonzero
+    cumsum = cumsum
+    cumprod = cumprod
+    softmax = softmax
+    log_softmax = log_softmax
+    sort = sort
+    argsort = argsort
+    topk = topk
+    kthvalue = kthvalue
+    median = median
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        return norm(self, p, dim, keepdim, dtype=dtype)

@@ -1,23 +1,109 @@
-"""Shape ops: reshape/view, squeeze/unsqueeze, permute/transpose/t, expand, flatten, cat/stack,
-split/chunk/unbind, clone/contiguous. View ops return tensors that share storage (``_view``)."""
+"""Shape ops: view/reshape, squeeze/unsqueeze, permute/transpose/movedim, expand/broadcast,
+repeat/tile, flatten/unflatten, cat/stack, split/chunk/unbind, narrow/select/diagonal, flip/roll,
+tril/triu, clone/contiguous and the ``*_scatter`` duals of the slicing views.
+
+Ops that are views in PyTorch return ``x._view(arr, view_fn)``: the result aliases the input's
+memory and shares its version counter, and ``view_fn`` redoes the view on any tensor shaped like
+the input (autograd replays it for in-place writes through views).
+"""
 from __future__ import annotations
 
-from .._tensor_base import make
+import functools
+import operator
+
+from .._tensor_base import TensorBase, make
+from ..autograd.function import Function, apply_inplace, check_inplace_result
 from ..backend import reshape_view
-from ..autograd.function import Function
-from ._util import wrap_dim
+from ..dtypes import legacy_name, promote_types
+from ..size import Size
+from ._util import check_same_device, wrap_dim, wrap_dims
 
-__all__ = ["reshape", "t", "transpose", "clone"]
+__all__ = [
+    "reshape", "flatten", "unflatten", "ravel", "squeeze", "unsqueeze", "permute", "transpose",
+    "swapaxes", "swapdims", "t", "adjoint", "movedim", "moveaxis", "broadcast_to",
+    "broadcast_tensors", "broadcast_shapes", "tile", "clone", "cat", "concat", "concatenate",
+    "stack", "hstack", "vstack", "row_stack", "dstack", "column_stack", "split",
+    "split_with_sizes", "chunk", "unbind", "tensor_split", "hsplit", "vsplit", "dsplit", "narrow",
+    "narrow_copy", "select", "flip", "fliplr", "flipud", "roll", "rot90", "diagonal", "diag",
+    "diag_embed", "tril", "triu", "select_scatter", "slice_scatter", "diagonal_scatter",
+    "atleast_1d", "atleast_2d", "atleast_3d",
+]
 
 
-def _shape_arg(size):
-    """``f(2, 3)`` and ``f((2, 3))`` both mean shape (2, 3)."""
-    if len(size) == 1 and not isinstance(size[0], int):
-        return tuple(int(s) for s in size[0])
-    return tuple(int(s) for s in size)
+# ------------------------------------------------------------------------------ argument helpers
+def _shape_arg(size) -> tuple:
+    """``f(2, 3)`` and ``f((2, 3))`` both mean (2, 3); entries must be integers (or 0-d integer
+    tensors), as in PyTorch, where ``view(2, 3.0)`` is a TypeError."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = size[0]
+    return tuple(operator.index(s) for s in size)
 
 
+def _dim_list(dims) -> tuple:
+    """An int or a sequence of ints as a tuple."""
+    if isinstance(dims, (tuple, list)):
+        return tuple(operator.index(d) for d in dims)
+    return (operator.index(dims),)
+
+
+def _real_dim(dim: int, ndim: int) -> int:
+    """Like ``wrap_dim`` for ops that need an actual dimension (0-d tensors have none)."""
+    if ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    return wrap_dim(dim, ndim)
+
+
+def _prod(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _infer(shape: tuple, numel: int) -> tuple:
+    """``shape`` with its one ``-1`` filled in so that it holds ``numel`` elements."""
+    neg = None
+    for i, s in enumerate(shape):
+        if s == -1:
+            if neg is not None:
+                raise RuntimeError("only one dimension can be inferred")
+            neg = i
+        elif s < 0:
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {list(shape)}")
+    known = _prod(s for s in shape if s != -1)
+    if neg is None:
+        if known != numel:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        return shape
+    if known == 0:
+        if numel == 0:
+            raise RuntimeError(
+                f"cannot reshape tensor of 0 elements into shape {list(shape)} because the "
+                "unspecified dimension size -1 can be any value and is ambiguous"
+            )
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    if numel % known:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape[:neg] + (numel // known,) + shape[neg + 1:]
+
+
+def _bounds(start: int | None, end: int | None, n: int) -> tuple:
+    """PyTorch's ``slice`` bounds: negatives count from the end, then both clamp into [0, n]
+    with ``end >= start``."""
+    start = 0 if start is None else operator.index(start)
+    end = n if end is None else operator.index(end)
+    if start < 0:
+        start += n
+    if end < 0:
+        end += n
+    start = min(max(start, 0), n)
+    return start, min(max(end, start), n)
+
+
+# ------------------------------------------------------------------------------ view / reshape
 class View(Function):
+    """A reshape that aliases the input (also serves squeeze, unsqueeze, flatten, unflatten)."""
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x._data.shape
@@ -28,37 +114,18 @@ class View(Function):
                 "view size is not compatible with input tensor's size and stride (at least one "
                 "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
             ) from None
-        return x._view(arr, lambda b: b.view(shape))
+        # NOTE: replayed as reshape: autograd replays view_fn on gradients of any layout,
+        # where a copy is the right answer; on the base's own layout it is a view again.
+        return x._view(arr, lambda b: b.reshape(shape))
 
     @staticmethod
     def backward(ctx, g):
         return g.reshape(ctx.in_shape), None
 
 
-def _infer(shape, numel, in_shape):
-    shape = list(shape)
-    neg = [i for i, s in enumerate(shape) if s == -1]
-    if len(neg) > 1:
-        raise RuntimeError("only one dimension can be inferred")
-    known = 1
-    for s in shape:
-        if s != -1:
-            known *= s
-    if neg:
-        if known == 0 or numel % known:
-            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-        shape[neg[0]] = numel // known
-    elif known != numel:
-        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-    return tuple(shape)
-
-
-def view(input, *shape):
-    shape = _infer(_shape_arg(shape), input._data.size, input._data.shape)
-    return View.apply(input, shape)
-
-
 class Reshape(Function):
+    """A reshape that copies: the input's strides do not allow a view."""
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x._data.shape
@@ -69,12 +136,113 @@ class Reshape(Function):
         return g.reshape(ctx.in_shape), None
 
 
+def view(input, *shape):
+    """A view of ``input`` with ``shape`` (one entry may be -1); never copies."""
+    return View.apply(input, _infer(_shape_arg(shape), input._data.size))
+
+
+def view_as(input, other):
+    return view(input, other._data.shape)
+
+
+def _reshape(input, shape: tuple):
+    try:
+        reshape_view(input._data, shape)
+    except ValueError:
+        return Reshape.apply(input, shape)
+    return View.apply(input, shape)
+
+
 def reshape(input, *shape):
-    """A tensor with ``shape``: a view when the layout allows, else a copy."""
-    shape = _infer(_shape_arg(shape), input._data.size, input._data.shape)
-    if input._data.flags.c_contiguous:
-        return View.apply(input, shape)
-    return Reshape.apply(input, shape)
+    """A tensor with ``shape``: a view when the strides allow it (as PyTorch), else a copy."""
+    return _reshape(input, _infer(_shape_arg(shape), input._data.size))
+
+
+def reshape_as(input, other):
+    return _reshape(input, tuple(other._data.shape))
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dims ``start_dim..end_dim`` into one (a view when possible, like reshape)."""
+    shape = input._data.shape
+    if not shape:
+        return _reshape(input, (1,))
+    start, end = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if start == end:
+        return input
+    return _reshape(input, shape[:start] + (_prod(shape[start:end + 1]),) + shape[end + 1:])
+
+
+def ravel(input):
+    """The elements as a 1-D tensor (a view when the input is contiguous)."""
+    return _reshape(input, (input._data.size,))
+
+
+def unflatten(input, dim, sizes):
+    """Split dim ``dim`` into ``sizes`` (one may be -1); always a view."""
+    shape = input._data.shape
+    dim = _real_dim(dim, len(shape))
+    sizes = _dim_list(sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    n = shape[dim]
+    try:
+        new = _infer(sizes, n)
+    except RuntimeError as e:
+        if "only one dimension" in str(e):
+            raise
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+            f"({n}) in the input tensor"
+        ) from None
+    return View.apply(input, shape[:dim] + new + shape[dim + 1:])
+
+
+def squeeze(input, dim=None):
+    """Remove size-1 dims: all of them, or those among ``dim`` (an int or a tuple)."""
+    shape = input._data.shape
+    dims = wrap_dims(dim, len(shape))
+    return View.apply(input, tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1)))
+
+
+def unsqueeze(input, dim):
+    """Insert a size-1 dim at ``dim`` (in ``[-ndim-1, ndim]``)."""
+    shape = input._data.shape
+    dim = wrap_dim(dim, len(shape) + 1)
+    return View.apply(input, shape[:dim] + (1,) + shape[dim:])
+
+
+# ------------------------------------------------------------------------------ dim reordering
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return x._view(x._data.transpose(dims), lambda b: b.permute(dims))
+
+    @staticmethod
+    def backward(ctx, g):
+        inverse = [0] * len(ctx.dims)
+        for i, d in enumerate(ctx.dims):
+            inverse[d] = i
+        return g.permute(inverse), None
+
+
+def permute(input, *dims):
+    """Reorder dims: output dim ``i`` is input dim ``dims[i]`` (a view)."""
+    dims = _shape_arg(dims)
+    n = input._data.ndim
+    if len(dims) != n:
+        raise RuntimeError(
+            "permute(sparse_coo): number of dimensions in the tensor input does not match the "
+            f"length of the desired ordering of dimensions i.e. input.dim() = {n} is not equal to "
+            f"len(dims) = {len(dims)}"
+        )
+    dims = tuple(wrap_dim(d, n) for d in dims)
+    if len(set(dims)) != n:
+        raise RuntimeError("permute(): duplicate dims are not allowed.")
+    return Permute.apply(input, dims)
 
 
 class Transpose(Function):
@@ -90,18 +258,69 @@ class Transpose(Function):
 
 
 def transpose(input, dim0, dim1):
+    """Swap dims ``dim0`` and ``dim1`` (a view)."""
     n = input._data.ndim
-    return Transpose.apply(input, wrap_dim(dim0, n), wrap_dim(dim1, n))
+    d0, d1 = wrap_dim(dim0, n), wrap_dim(dim1, n)
+    if n == 0:  # a 0-d tensor accepts dims 0/-1 and has nothing to swap
+        return View.apply(input, ())
+    return Transpose.apply(input, d0, d1)
+
+
+def swapaxes(input, axis0, axis1):
+    return transpose(input, axis0, axis1)
+
+
+def swapdims(input, dim0, dim1):
+    return transpose(input, dim0, dim1)
 
 
 def t(input):
-    """Transpose of a tensor with at most 2 dims."""
+    """Transpose of a tensor with at most 2 dims (0-d and 1-d tensors come back as views)."""
     n = input._data.ndim
     if n > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {n}D")
     return transpose(input, 0, 1) if n == 2 else View.apply(input, input._data.shape)
 
 
+def _mT(input):
+    n = input._data.ndim
+    if n < 2:
+        raise RuntimeError(
+            f"tensor.mT is only supported on matrices or batches of matrices. Got {n}-D tensor."
+        )
+    return transpose(input, -2, -1)
+
+
+def adjoint(input):
+    """Conjugate transpose of the last two dims (tensors here are real: a transpose view)."""
+    return _mT(input)
+
+
+def movedim(input, source, destination):
+    """Move dims ``source`` to positions ``destination`` keeping the others' order (a view)."""
+    src, dst = _dim_list(source), _dim_list(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+            f"contain the same number of dims as destination ({list(dst)} dims)"
+        )
+    n = input._data.ndim
+    ws, wd = [wrap_dim(d, n) for d in src], [wrap_dim(d, n) for d in dst]
+    for name, given, wrapped in (("source", src, ws), ("destination", dst, wd)):
+        if len(set(wrapped)) != len(wrapped):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(given)})")
+    order = [None] * n
+    for s, d in zip(ws, wd):
+        order[d] = s
+    rest = iter(d for d in range(n) if d not in ws)
+    return permute(input, tuple(next(rest) if o is None else o for o in order))
+
+
+def moveaxis(input, source, destination):
+    return movedim(input, source, destination)
+
+
+# ------------------------------------------------------------------------------ broadcasting
 class Expand(Function):
     @staticmethod
     def forward(ctx, x, shape):
@@ -114,30 +333,134 @@ class Expand(Function):
 
 
 def expand(input, *sizes):
+    """A broadcast view of ``input`` with ``sizes`` (-1 keeps a dim); no memory is copied."""
     sizes = _shape_arg(sizes)
     shape = input._data.shape
     lead = len(sizes) - len(shape)
     if lead < 0:
         raise RuntimeError(
-            f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
-            f"number of dimensions in the tensor ({len(shape)})"
+            f"expand(torch.{legacy_name(input._data.dtype)}Tensor{{{list(shape)}}}, size={list(sizes)}): the "
+            f"number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
+            f"dimensions in the tensor ({len(shape)})"
         )
-    out = tuple(shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
-    for i, s in enumerate(shape):
-        if s != 1 and s != out[lead + i]:
+    for i in range(lead):
+        if sizes[i] < 0:
             raise RuntimeError(
-                f"The expanded size of the tensor ({out[lead + i]}) must match the existing size "
-                f"({s}) at non-singleton dimension {lead + i}.  Target sizes: {list(sizes)}.  "
+                f"The expanded size of the tensor ({sizes[i]}) isn't allowed in a leading, "
+                f"non-existing dimension {i}"
+            )
+    out = list(sizes)
+    for i, s in enumerate(shape):
+        want = sizes[lead + i]
+        if want == -1:
+            out[lead + i] = s
+        elif s != want and s != 1 or want < 0:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({want}) must match the existing size ({s}) at "
+                f"non-singleton dimension {lead + i}.  Target sizes: {list(sizes)}.  "
                 f"Tensor sizes: {list(shape)}"
             )
-    if out == shape:
-        return View.apply(input, shape)
+    out = tuple(out)
+    if _prod(out) == input._data.size:
+        # Nothing repeats (only size-1 dims added or kept): a plain view, which stays writable
+        # (NumPy marks broadcast arrays read-only).
+        return View.apply(input, out)
     return Expand.apply(input, out)
+
+
+def expand_as(input, other):
+    return expand(input, other._data.shape)
+
+
+def broadcast_to(input, size):
+    return expand(input, size)
+
+
+def _broadcast(a: tuple, b: tuple):
+    """(broadcast shape, None), or (None, the first mismatching dim counted from the end)."""
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y and x != 1 and y != 1:
+            return None, i - n
+    return tuple(y if x == 1 else x for x, y in zip(a, b)), None
+
+
+def broadcast_shapes(*shapes):
+    """The shape that tensors of ``shapes`` broadcast to (ints count as 1-D shapes)."""
+    result = ()
+    for k, s in enumerate(shapes):
+        s = tuple(s) if isinstance(s, (tuple, list)) else (operator.index(s),)
+        new, bad = _broadcast(result, s)
+        if bad is not None:
+            raise RuntimeError(
+                f"Attempting to broadcast a dimension of length {s[bad]} at {bad}! Mismatching "
+                f"argument at index {k} had {s}; but expected shape should be broadcastable to "
+                f"{list(result)}"
+            )
+        result = new
+    return Size(result)
+
+
+def broadcast_tensors(*tensors):
+    """Expand all ``tensors`` to their common broadcast shape (views)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        tensors = tuple(tensors[0])
+    shape = ()
+    for x in tensors:
+        new, bad = _broadcast(shape, x._data.shape)
+        if bad is not None:
+            raise RuntimeError(
+                f"The size of tensor a ({shape[bad]}) must match the size of tensor b "
+                f"({x._data.shape[bad]}) at non-singleton dimension {max(len(shape), x._data.ndim) + bad}"
+            )
+        shape = new
+    return tuple(expand(x, shape) for x in tensors)
+
+
+# ------------------------------------------------------------------------------ copies
+class Repeat(Function):
+    @staticmethod
+    def forward(ctx, x, repeats):
+        ctx.meta = (x._data.shape, repeats)
+        return make(x.xp.tile(x._data, repeats), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, repeats = ctx.meta
+        padded = (1,) * (len(repeats) - len(shape)) + shape
+        # Each output dim is (repeat, size) laid out repeat-major: split and sum the repeats.
+        split = tuple(v for r, s in zip(repeats, padded) for v in (r, s))
+        summed = g.reshape(split).sum(tuple(range(0, len(split), 2)))
+        return summed.reshape(shape), None
+
+
+def repeat(input, *repeats):
+    """Tile ``input`` ``repeats[i]`` times along each dim (a copy; extra leading dims allowed)."""
+    repeats = _shape_arg(repeats)
+    shape = input._data.shape
+    if len(repeats) < len(shape):
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
+                           "dimensions of tensor")
+    padded = (1,) * (len(repeats) - len(shape)) + shape
+    out = [r * s for r, s in zip(repeats, padded)]
+    for s in out:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {out}")
+    return Repeat.apply(input, repeats)
+
+
+def tile(input, dims):
+    """``repeat`` where fewer ``dims`` than tensor dims means leading 1s."""
+    dims = _dim_list(dims)
+    return repeat(input, (1,) * (input._data.ndim - len(dims)) + dims)
 
 
 class Clone(Function):
     @staticmethod
     def forward(ctx, x):
+        # NOTE: always C-contiguous (PyTorch keeps a dense input's strides). Autograd's in-place
+        # machinery replays view ops on clones of gradients, which needs the standard layout.
         return make(x._data.copy(), x.device)
 
     @staticmethod
@@ -146,20 +469,720 @@ class Clone(Function):
 
 
 def clone(input, *, memory_format=None):
+    """A copy that does not share memory (contiguous), differentiable."""
     return Clone.apply(input)
 
 
+def contiguous(input, memory_format=None):
+    """``input`` itself when it is already contiguous, else a contiguous copy."""
+    if input._data.flags.c_contiguous:
+        return input
+    return Clone.apply(input)
+
+
+# ------------------------------------------------------------------------------ cat / stack
+def _tensor_list(op: str, tensors) -> list:
+    if isinstance(tensors, TensorBase):
+        raise TypeError(f"{op}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+                        "Tensor")
+    tensors = list(tensors)
+    for i, x in enumerate(tensors):
+        if not isinstance(x, TensorBase):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(x).__name__}")
+    return tensors
+
+
+def _skipped(x) -> bool:
+    """PyTorch's legacy rule: 1-D empty tensors take no part in cat's shape checks."""
+    return x._data.ndim == 1 and x._data.size == 0
+
+
+class Cat(Function):
+    @staticmethod
+    def forward(ctx, dim, dtype, *tensors):
+        kept = [x._data if x._data.dtype == dtype else x._data.astype(dtype)
+                for x in tensors if not _skipped(x)]
+        xp = tensors[0].xp
+        ctx.dim = dim
+        ctx.sizes = [None if _skipped(x) else x._data.shape[dim] for x in tensors]
+        out = xp.concatenate(kept, axis=dim) if kept else xp.empty((0,), dtype)
+        return make(out, tensors[0].device)
+
+    @staticmethod
+    def backward(ctx, g):
+        sizes = [s for s in ctx.sizes if s is not None]
+        pieces = iter(g.split(sizes, ctx.dim) if sizes else ())
+        grads = [None, None]
+        for i, s in enumerate(ctx.sizes):
+            piece = None if s is None else next(pieces)
+            if not ctx.needs_input_grad[i + 2]:
+                grads.append(None)
+            else:  # a skipped empty input still gets its (empty) gradient, as in PyTorch
+                grads.append(g.new_zeros(0) if s is None else piece)
+        return tuple(grads)
+
+
+def cat(tensors, dim=0, *, out=None):
+    """Concatenate ``tensors`` along ``dim``; dtypes promote as in PyTorch, 1-D empty tensors are
+    skipped."""
+    tensors = _tensor_list("cat", tensors)
+    if not tensors:
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    for i, x in enumerate(tensors):
+        if x._data.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    check_same_device("cat", *tensors)
+    ref = next((x for x in tensors if not _skipped(x)), None)
+    if ref is not None:
+        shape = ref._data.shape
+        dim = wrap_dim(dim, len(shape))
+        for i, x in enumerate(tensors):
+            if _skipped(x):
+                continue
+            other = x._data.shape
+            if len(other) != len(shape):
+                raise RuntimeError(f"Tensors must have same number of dimensions: got "
+                                   f"{len(shape)} and {len(other)}")
+            for d, (a, b) in enumerate(zip(shape, other)):
+                if d != dim and a != b:
+                    raise RuntimeError(
+                        f"Sizes of tensors must match except in dimension {dim}. Expected size "
+                        f"{a} but got size {b} for tensor number {i} in the list."
+                    )
+    else:
+        dim = 0
+    dtype = functools.reduce(promote_types, (x.dtype for x in tensors))
+    return _out(Cat.apply(dim, dtype.np, *tensors), out)
+
+
+def concat(tensors, dim=0, *, out=None):
+    return cat(tensors, dim, out=out)
+
+
+def concatenate(tensors, axis=0, out=None):
+    return cat(tensors, axis, out=out)
+
+
+def _out(result, out):
+    """PyTorch's ``out=``: the result is written into ``out``, which is returned."""
+    if out is None:
+        return result
+    check_inplace_result(out, result._data.dtype, result._data.shape)
+    return out.copy_(result)
+
+
+def stack(tensors, dim=0, *, out=None):
+    """Join equally shaped ``tensors`` along a new dim ``dim``."""
+    tensors = _tensor_list("stack", tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    shape = tensors[0]._data.shape
+    for i, x in enumerate(tensors):
+        if x._data.shape != shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(shape)} at entry 0 and {list(x._data.shape)} at entry {i}")
+    dim = wrap_dim(dim, len(shape) + 1)
+    return cat([unsqueeze(x, dim) for x in tensors], dim, out=out)
+
+
+def hstack(tensors, *, out=None):
+    """Concatenate along dim 1 (dim 0 for 1-D tensors)."""
+    tensors = atleast_1d(_tensor_list("hstack", tensors))
+    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1, out=out)
+
+
+def vstack(tensors, *, out=None):
+    """Concatenate along dim 0 after making every tensor at least 2-D."""
+    return cat(atleast_2d(_tensor_list("vstack", tensors)), 0, out=out)
+
+
+row_stack = vstack
+
+
+def dstack(tensors, *, out=None):
+    """Concatenate along dim 2 after making every tensor at least 3-D."""
+    return cat(atleast_3d(_tensor_list("dstack", tensors)), 2, out=out)
+
+
+def column_stack(tensors, *, out=None):
+    """Stack 0-d/1-d tensors as columns beside 2-D ones."""
+    tensors = _tensor_list("column_stack", tensors)
+    cols = [_reshape(x, (x._data.size, 1)) if x._data.ndim <= 1 else x for x in tensors]
+    return cat(cols, 1, out=out)
+
+
+def _atleast(n: int, tensors):
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        return tuple(_atleast(n, (x,)) for x in tensors[0])
+    if len(tensors) != 1:
+        return tuple(_atleast(n, (x,)) for x in tensors)
+    x = tensors[0]
+    shape = x._data.shape
+    if len(shape) >= n:
+        return x
+    if n == 3 and len(shape) == 2:
+        return View.apply(x, shape + (1,))
+    if n == 3 and len(shape) == 1:
+        return View.apply(x, (1,) + shape + (1,))
+    return View.apply(x, (1,) * (n - len(shape)) + shape)
+
+
+def atleast_1d(*tensors):
+    """Each tensor viewed with at least 1 dim (a tuple when given several)."""
+    return _atleast(1, tensors)
+
+
+def atleast_2d(*tensors):
+    """Each tensor viewed with at least 2 dims (leading 1s)."""
+    return _atleast(2, tensors)
+
+
+def atleast_3d(*tensors):
+    """Each tensor viewed with at least 3 dims: (n,) becomes (1, n, 1), (m, n) (m, n, 1)."""
+    return _atleast(3, tensors)
+
+
+# ------------------------------------------------------------------------------ slicing views
+def _slicer(dim: int, index) -> tuple:
+    # The trailing Ellipsis keeps NumPy from returning a scalar (not a view) for 0-d results.
+    return (slice(None),) * dim + (index, Ellipsis)
+
+
+class ViewEmbed(Function):
+    """Zeros of ``shape`` with ``src`` written into the region ``view_fn(zeros)``: the gradient
+    of a slicing view, and ``diag_embed``. Its own gradient is that view of ``g``."""
+
+    @staticmethod
+    def forward(ctx, src, shape, view_fn):
+        ctx.view_fn = view_fn
+        out = make(src.xp.zeros(shape, src._data.dtype), src.device)
+        view_fn(out)._data[...] = src._data
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return ctx.view_fn(g), None, None
+
+
+class ViewScatter(Function):
+    """A copy of ``input`` with the region ``view_fn(input)`` replaced by ``src``."""
+
+    @staticmethod
+    def forward(ctx, input, src, view_fn):
+        ctx.view_fn = view_fn
+        ctx.src_shape = src._data.shape
+        out = make(input._data.copy(), input.device)
+        region = view_fn(out)._data
+        if region.shape != src._data.shape:
+            raise RuntimeError(
+                "expected src to have a size equal to the slice of self. src size = "
+                f"{list(src._data.shape)}, slice size = {list(region.shape)}"
+            )
+        region[...] = src._data
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        gi = gs = None
+        if ctx.needs_input_grad[0]:
+            gi = ViewScatter.apply(g, g.new_zeros(ctx.src_shape), ctx.view_fn)
+        if ctx.needs_input_grad[1]:
+            gs = ctx.view_fn(g)
+        return gi, gs, None
+
+
+def _embed_back(g, shape, view_fn):
+    return ViewEmbed.apply(g, shape, view_fn)
+
+
+class Slice(Function):
+    @staticmethod
+    def forward(ctx, x, dim, start, stop, step):
+        ctx.in_shape = x._data.shape
+        ctx.view_fn = lambda b: _slice(b, dim, start, stop, step)
+        return x._view(x._data[_slicer(dim, slice(start, stop, step))], ctx.view_fn)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _embed_back(g, ctx.in_shape, ctx.view_fn), None, None, None, None
+
+
+def _slice(x, dim: int, start: int, stop: int, step: int):
+    return Slice.apply(x, dim, start, stop, step)
+
+
+def narrow(input, dim, start, length):
+    """The view ``input[..., start:start + length, ...]`` along ``dim``."""
+    n_dims = input._data.ndim
+    if n_dims == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    dim = wrap_dim(dim, n_dims)
+    start, length = operator.index(start), operator.index(length)
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    n = input._data.shape[dim]
+    if not -n <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got "
+                         f"{start})")
+    if start < 0:
+        start += n
+    if start + length > n:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    return _slice(input, dim, start, start + length, 1)
+
+
+def narrow_copy(input, dim, start, length):
+    return clone(narrow(input, dim, start, length))
+
+
+class Select(Function):
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.in_shape = x._data.shape
+        ctx.view_fn = lambda b: b.select(dim, index)
+        return x._view(x._data[_slicer(dim, index)], ctx.view_fn)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _embed_back(g, ctx.in_shape, ctx.view_fn), None, None
+
+
+def _select_args(shape: tuple, dim, index) -> tuple:
+    """``(dim, index)`` wrapped to non-negative values, with ``select``'s errors."""
+    if not shape:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    dim = wrap_dim(dim, len(shape))
+    index = operator.index(index)
+    n = shape[dim]
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(shape)} at dimension {dim}")
+    return dim, index + n if index < 0 else index
+
+
+def select(input, dim, index):
+    """The view of ``input`` at ``index`` along ``dim`` (that dim removed)."""
+    return Select.apply(input, *_select_args(input._data.shape, dim, index))
+
+
+class Split(Function):
+    """Consecutive pieces ``[b[i], b[i+1])`` of dim ``dim`` as views; gradient: their concat."""
+
+    @staticmethod
+    def forward(ctx, x, dim, bounds):
+        ctx.dim = dim
+        a = x._data
+        return tuple(
+            x._view(a[_slicer(dim, slice(s, e))],
+                    lambda b, s=s, e=e: _slice(b, dim, s, e, 1))
+            for s, e in zip(bounds, bounds[1:])
+        )
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return cat(grads, ctx.dim), None, None
+
+
+def _split_at(input, dim: int, sizes) -> tuple:
+    bounds = [0]
+    for s in sizes:
+        bounds.append(bounds[-1] + s)
+    return Split.apply(input, dim, tuple(bounds))
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the given sizes."""
+    if isinstance(split_size_or_sections, (tuple, list)):
+        return split_with_sizes(tensor, split_size_or_sections, dim)
+    size = operator.index(split_size_or_sections)
+    dim = _real_dim(dim, tensor._data.ndim)
+    n = tensor._data.shape[dim]
+    if size < 0:
+        raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
+    if size == 0 and n != 0:
+        raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension "
+                           f"size of {n}")
+    count = max(-(-n // size), 1) if size else 1
+    return _split_at(tensor, dim, [size] * (count - 1) + [n - size * (count - 1)])
+
+
+def split_with_sizes(input, split_sizes, dim=0):
+    sizes = _dim_list(split_sizes)
+    dim = _real_dim(dim, input._data.ndim)
+    n = input._data.shape[dim]
+    if sum(sizes) != n or any(s < 0 for s in sizes):
+        raise RuntimeError(
+            f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at "
+            f"dimension {dim}), but got split_sizes={list(sizes)}"
+        )
+    return _split_at(input, dim, sizes)
+
+
+def chunk(input, chunks, dim=0):
+    """At most ``chunks`` pieces of equal size (the last may be smaller) along ``dim``."""
+    chunks = operator.index(chunks)
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    dim = _real_dim(dim, input._data.ndim)
+    n = input._data.shape[dim]
+    size = -(-n // chunks)
+    if size == 0:  # an empty dim still gives ``chunks`` (empty) pieces, as in PyTorch
+        return _split_at(input, dim, [0] * chunks)
+    return split(input, size, dim)
+
+
+def tensor_split(input, indices_or_sections, dim=0):
+    """Split into ``sections`` near-equal pieces, or at ``indices`` (all views)."""
+    dim = _real_dim(dim, input._data.ndim)
+    n = input._data.shape[dim]
+    arg = indices_or_sections
+    if isinstance(arg, TensorBase) and arg._data.ndim == 1:
+        arg = arg.tolist()
+    if not isinstance(arg, (tuple, list)):
+        sections = operator.index(arg)
+        if sections <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
+        q, r = divmod(n, sections)
+        return _split_at(input, dim, [q + 1] * r + [q] * (sections - r))
+    points = [None] + [operator.index(i) for i in arg] + [None]
+    pieces = [_bounds(s, e, n) for s, e in zip(points, points[1:])]
+    if all(a[1] == b[0] for a, b in zip(pieces, pieces[1:])):
+        return Split.apply(input, dim, tuple(p[0] for p in pieces) + (n,))
+    # Decreasing indices make overlapping pieces, which Split's concat gradient cannot express.
+    return tuple(_slice(input, dim, s, e, 1) for s, e in pieces)
+
+
+def _nsplit(name: str, dim: int, min_dims: int, input, indices_or_sections):
+    nd = input._data.ndim
+    if nd < min_dims:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, "
+                           f"but got a tensor with {nd} dimensions!")
+    if isinstance(indices_or_sections, int):
+        size = input._data.shape[dim]
+        if indices_or_sections == 0 or size % indices_or_sections:
+            raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the "
+                               f"size of the dimension {size} is not divisible by the split_size "
+                               f"{indices_or_sections}!")
+    return tensor_split(input, indices_or_sections, dim)
+
+
+def hsplit(input, indices_or_sections):
+    return _nsplit("hsplit", 0 if input._data.ndim == 1 else 1, 1, input, indices_or_sections)
+
+
+def vsplit(input, indices_or_sections):
+    return _nsplit("vsplit", 0, 2, input, indices_or_sections)
+
+
+def dsplit(input, indices_or_sections):
+    return _nsplit("dsplit", 2, 3, input, indices_or_sections)
+
+
+class Unbind(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        a = x._data
+        return tuple(x._view(a[_slicer(dim, i)], lambda b, i=i: b.select(dim, i))
+                     for i in range(a.shape[dim]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return stack(grads, ctx.dim), None
+
+
+def unbind(input, dim=0):
+    """The slices along ``dim`` as a tuple of views."""
+    dim = _real_dim(dim, input._data.ndim)
+    return Unbind.apply(input, dim)
+
+
+# ------------------------------------------------------------------------------ diagonals
+def _diagonal_array(xp, a, offset: int, d1: int, d2: int):
+    """A writable strided view of the diagonal (NumPy's ``diagonal`` is read-only)."""
+    rest = [d for d in range(a.ndim) if d not in (d1, d2)]
+    a = a.transpose(rest + [d1, d2])
+    a = a[..., :, offset:] if offset >= 0 else a[..., -offset:, :]
+    n = max(min(a.shape[-2], a.shape[-1]), 0)
+    return xp.lib.stride_tricks.as_strided(
+        a, a.shape[:-2] + (n,), a.strides[:-2] + (a.strides[-2] + a.strides[-1],))
+
+
+class Diagonal(Function):
+    @staticmethod
+    def forward(ctx, x, offset, d1, d2):
+        ctx.in_shape = x._data.shape
+        ctx.view_fn = lambda b: b.diagonal(offset, d1, d2)
+        return x._view(_diagonal_array(x.xp, x._data, offset, d1, d2), ctx.view_fn)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _embed_back(g, ctx.in_shape, ctx.view_fn), None, None, None
+
+
+def _diag_dims(dim1, dim2, ndim):
+    d1, d2 = wrap_dim(dim1, ndim), wrap_dim(dim2, ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return d1, d2
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The view of the diagonal ``offset`` of the planes ``(dim1, dim2)``, appended as last dim."""
+    d1, d2 = _diag_dims(dim1, dim2, input._data.ndim)
+    return Diagonal.apply(input, operator.index(offset), d1, d2)
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    """Tensors whose ``(dim1, dim2)`` diagonal ``offset`` holds ``input``'s last dim (else 0)."""
+    shape = input._data.shape
+    d1, d2 = _diag_dims(dim1, dim2, len(shape) + 1)
+    n = shape[-1] + abs(offset)
+    rest = iter(shape[:-1])
+    out = tuple(n if d in (d1, d2) else next(rest) for d in range(len(shape) + 1))
+    return ViewEmbed.apply(input, out, lambda b: b.diagonal(offset, d1, d2))
+
+
+def diag(input, diagonal=0):
+    """1-D: a matrix with ``input`` on diagonal ``diagonal``; 2-D: a copy of that diagonal."""
+    nd = input._data.ndim
+    if nd == 1:
+        return diag_embed(input, diagonal, 0, 1)
+    if nd == 2:
+        return clone(Diagonal.apply(input, operator.index(diagonal), 0, 1))
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {nd}D")
+
+
+def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
+    """A copy of ``input`` with its ``diagonal(offset, dim1, dim2)`` replaced by ``src``."""
+    d1, d2 = _diag_dims(dim1, dim2, input._data.ndim)
+    return ViewScatter.apply(input, src, lambda b: b.diagonal(offset, d1, d2))
+
+
+def select_scatter(input, src, dim, index):
+    """A copy of ``input`` with ``select(dim, index)`` replaced by ``src``."""
+    dim, index = _select_args(input._data.shape, dim, index)
+    return ViewScatter.apply(input, src, lambda b: b.select(dim, index))
+
+
+def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
+    """A copy of ``input`` with the slice ``start:end:step`` along ``dim`` replaced by ``src``."""
+    dim = _real_dim(dim, input._data.ndim)
+    if step <= 0:
+        raise RuntimeError("slice step must be positive")
+    s, e = _bounds(start, end, input._data.shape[dim])
+    return ViewScatter.apply(input, src, lambda b: _slice(b, dim, s, e, step))
+
+
+# ------------------------------------------------------------------------------ flips and masks
+class Flip(Function):
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return make(x.xp.flip(x._data, dims).copy(), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.flip(ctx.dims), None
+
+
+def flip(input, dims):
+    """A copy with the order of elements reversed along ``dims``."""
+    return Flip.apply(input, wrap_dims(_dim_list(dims), input._data.ndim))
+
+
+def fliplr(input):
+    if input._data.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, 1)
+
+
+def flipud(input):
+    if input._data.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, 0)
+
+
+class Roll(Function):
+    @staticmethod
+    def forward(ctx, x, shifts, dims):
+        ctx.args = (shifts, dims)
+        return make(x.xp.roll(x._data, shifts, dims), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        shifts, dims = ctx.args
+        neg = tuple(-s for s in shifts) if isinstance(shifts, tuple) else -shifts
+        return Roll.apply(g, neg, dims), None, None
+
+
+def roll(input, shifts, dims=None):
+    """Rotate elements along ``dims`` by ``shifts`` (the flattened tensor when ``dims`` is None)."""
+    shifts = _dim_list(shifts)
+    dims = () if dims is None else _dim_list(dims)
+    if not dims:
+        if len(shifts) != 1:
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+        return Roll.apply(input, shifts[0], None)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
+                           f"dims:{len(dims)}")
+    nd = input._data.ndim
+    return Roll.apply(input, shifts, tuple(_real_dim(d, nd) for d in dims))
+
+
+def rot90(input, k=1, dims=(0, 1)):
+    """Rotate by 90 degrees ``k`` times in the plane ``dims`` (from the first dim towards the
+    second)."""
+    dims = _dim_list(dims)
+    nd = input._data.ndim
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if nd < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {nd}")
+    d0, d1 = wrap_dim(dims[0], nd), wrap_dim(dims[1], nd)
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and "
+                           f"dim1 = {d1}")
+    k %= 4
+    if k == 1:
+        return transpose(flip(input, d1), d0, d1)
+    if k == 2:
+        return flip(input, (d0, d1))
+    if k == 3:
+        return transpose(flip(input, d0), d0, d1)
+    return clone(input)
+
+
+class Tri(Function):
+    """tril (``upper`` False) or triu of the last two dims."""
+
+    @staticmethod
+    def forward(ctx, x, diagonal, upper):
+        ctx.args = (diagonal, upper)
+        fn = x.xp.triu if upper else x.xp.tril
+        return make(fn(x._data, diagonal), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Tri.apply(g, *ctx.args), None, None
+
+
+def _check_tri(input, upper: bool) -> None:
+    if input._data.ndim < 2:
+        raise RuntimeError(f"{'triu' if upper else 'tril'}: input tensor must have at least 2 "
+                           "dimensions")
+
+
+def _tri(input, diagonal, upper, out):
+    _check_tri(input, upper)
+    return _out(Tri.apply(input, operator.index(diagonal), upper), out)
+
+
+def tril(input, diagonal=0, *, out=None):
+    """The lower triangle (on and below diagonal ``diagonal``) of the last two dims; rest 0."""
+    return _tri(input, diagonal, False, out)
+
+
+def triu(input, diagonal=0, *, out=None):
+    """The upper triangle (on and above diagonal ``diagonal``) of the last two dims; rest 0."""
+    return _tri(input, diagonal, True, out)
+
+
+def _tri_fast(upper):
+    def fast(x, diagonal):
+        _check_tri(x, upper)
+        x._data[...] = (x.xp.triu if upper else x.xp.tril)(x._data, diagonal)
+
+    return fast
+
+
+# ------------------------------------------------------------------------------ Tensor methods
 class ShapeMethods:
     """The shape ``Tensor`` methods."""
 
     __slots__ = ()
     view = view
+    view_as = view_as
     reshape = reshape
+    reshape_as = reshape_as
+    flatten = flatten
+    unflatten = unflatten
+    ravel = ravel
+    squeeze = squeeze
+    unsqueeze = unsqueeze
+    permute = permute
     transpose = transpose
+    swapaxes = swapaxes
+    swapdims = swapdims
     t = t
+    adjoint = adjoint
+    movedim = movedim
+    moveaxis = moveaxis
     expand = expand
+    expand_as = expand_as
+    broadcast_to = broadcast_to
+    repeat = repeat
     clone = clone
+    contiguous = contiguous
+    split_with_sizes = split_with_sizes
+    chunk = chunk
+    unbind = unbind
+    tensor_split = tensor_split
+    hsplit = hsplit
+    vsplit = vsplit
+    dsplit = dsplit
+    narrow = narrow
+    narrow_copy = narrow_copy
+    select = select
+    fliplr = fliplr
+    flipud = flipud
+    roll = roll
+    rot90 = rot90
+    diagonal = diagonal
+    diag = diag
+    diag_embed = diag_embed
+    tril = tril
+    triu = triu
+    select_scatter = select_scatter
+    slice_scatter = slice_scatter
+    diagonal_scatter = diagonal_scatter
+
+    def split(self, split_size, dim=0):
+        return split(self, split_size, dim)
+
+    def tile(self, *dims):
+        return tile(self, _shape_arg(dims))
+
+    def flip(self, *dims):
+        return flip(self, _shape_arg(dims))
+
+    def tril_(self, diagonal=0):
+        return apply_inplace(self, tril, diagonal, fast=_tri_fast(False))
+
+    def triu_(self, diagonal=0):
+        return apply_inplace(self, triu, diagonal, fast=_tri_fast(True))
 
     @property
     def T(self):
-        return self.permute(*reversed(range(self._data.ndim))) if self._data.ndim != 2 else t(self)
+        """All dims reversed (the transpose of a matrix)."""
+        return permute(self, tuple(reversed(range(self._data.ndim))))
+
+    @property
+    def mT(self):
+        """The last two dims swapped (a batch of transposed matrices)."""
+        return _mT(self)
+
+    mH = mT  # real tensors: the conjugate transpose is the transpose
+
+    @property
+    def H(self):
+        """The conjugate transpose of a matrix (tensors here are real)."""
+        n = self._data.ndim
+        if n != 2:
+            raise RuntimeError(
+                f"tensor.H is only supported on matrices (2-D tensors). Got {n}-D tensor." +
+                (" For batches of matrices, consider using tensor.mH" if n > 2 else "")
+            )
+        return transpose(self, 0, 1)

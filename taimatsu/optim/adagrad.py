@@ -3,7 +3,12 @@ from __future__ import annotations
 
 from .._tensor_base import make
 from .optimizer import (
-    Optimizer, _check_differentiable, _check_lr, _check_non_negative, _effective_grad, _increment,
+    Optimizer,
+    _check_differentiable,
+    _check_lr,
+    _check_non_negative,
+    _effective_grad,
+    _increment,
     _step_tensor,
 )
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import warnings
 from collections import defaultdict
+from collections.abc import Callable
 from copy import deepcopy
 from itertools import chain
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -2,8 +2,15 @@
 from __future__ import annotations
 
 from .optimizer import (
-    Optimizer, _check_differentiable, _check_lr, _check_non_negative, _effective_grad, _increment,
-    _lerp_, _step_tensor, _zeros_state,
+    Optimizer,
+    _check_differentiable,
+    _check_lr,
+    _check_non_negative,
+    _effective_grad,
+    _increment,
+    _lerp_,
+    _step_tensor,
+    _zeros_state,
 )
 
 __all__ = ["RMSprop"]

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from .._tensor_base import make
 from .optimizer import (
-    Optimizer, _check_differentiable, _check_lr, _check_non_negative, _effective_grad,
+    Optimizer,
+    _check_differentiable,
+    _check_lr,
+    _check_non_negative,
+    _effective_grad,
 )
 
 __all__ = ["SGD"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 from .. import functional as F
 from .module import Module
 
-__all__ = ["ReLU", "ReLU6", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Softmax",
-           "LogSoftmax", "Softplus", "ELU", "Hardtanh"]
+__all__ = ["ELU", "GELU", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax", "ReLU", "ReLU6",
+           "SiLU", "Sigmoid", "Softmax", "Softplus", "Tanh"]
 
 
 def _inplace_str(inplace: bool, first: bool = False) -> str:
@@ -20,8 +20,6 @@ class ReLU(Module):
     Shape:
         - Input: ``(*)``; Output: ``(*)``, same shape.
     """
-
-    __constants__ = ["inplace"]
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
@@ -40,8 +38,6 @@ class Hardtanh(Module):
     Shape:
         - Input: ``(*)``; Output: ``(*)``, same shape.
     """
-
-    __constants__ = ["min_val", "max_val", "inplace"]
 
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
                  min_value: float | None = None, max_value: float | None = None) -> None:
@@ -80,8 +76,6 @@ class LeakyReLU(Module):
     Shape:
         - Input: ``(*)``; Output: ``(*)``, same shape.
     """
-
-    __constants__ = ["inplace", "negative_slope"]
 
     def __init__(self, negative_slope: float = 1e-2, inplace: bool = False) -> None:
         super().__init__()
@@ -124,8 +118,6 @@ class GELU(Module):
         - Input: ``(*)``; Output: ``(*)``, same shape.
     """
 
-    __constants__ = ["approximate"]
-
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         self.approximate = approximate
@@ -143,8 +135,6 @@ class SiLU(Module):
     Shape:
         - Input: ``(*)``; Output: ``(*)``, same shape.
     """
-
-    __constants__ = ["inplace"]
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
@@ -164,8 +154,6 @@ class Softmax(Module):
         - Input: ``(*)``; Output: ``(*)``, same shape.
     """
 
-    __constants__ = ["dim"]
-
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
@@ -184,8 +172,6 @@ class LogSoftmax(Module):
         - Input: ``(*)``; Output: ``(*)``, same shape.
     """
 
-    __constants__ = ["dim"]
-
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
@@ -203,8 +189,6 @@ class Softplus(Module):
     Shape:
         - Input: ``(*)``; Output: ``(*)``, same shape.
     """
-
-    __constants__ = ["beta", "threshold"]
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
@@ -225,8 +209,6 @@ class ELU(Module):
         - Input: ``(*)``; Output: ``(*)``, same shape.
     """
 
-    __constants__ = ["alpha", "inplace"]
-
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha = alpha
@@ -237,3 +219,14 @@ class ELU(Module):
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}{_inplace_str(self.inplace)}"
+
+
+class LogSigmoid(Module):
+    """``log(sigmoid(x))`` elementwise, computed stably.
+
+    Shape:
+        - Input: ``(*)``; Output: ``(*)``, same shape.
+    """
+
+    def forward(self, input):
+        return F.logsigmoid(input)

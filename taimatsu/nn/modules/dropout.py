@@ -17,8 +17,6 @@ class Dropout(Module):
         - Input: ``(*)``; Output: ``(*)``, same shape.
     """
 
-    __constants__ = ["p", "inplace"]
-
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         if p < 0 or p > 1:

@@ -18,8 +18,6 @@ class Flatten(Module):
         torch.Size([32, 25])
     """
 
-    __constants__ = ["start_dim", "end_dim"]
-
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim = start_dim
@@ -43,8 +41,6 @@ class Unflatten(Module):
         >>> nn.Unflatten(1, (2, 5, 5))(torch.randn(2, 50)).shape
         torch.Size([2, 2, 5, 5])
     """
-
-    __constants__ = ["dim", "unflattened_size"]
 
     def __init__(self, dim: int, unflattened_size) -> None:
         super().__init__()

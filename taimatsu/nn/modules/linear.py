@@ -9,7 +9,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Identity", "Linear", "Bilinear"]
+__all__ = ["Bilinear", "Identity", "Linear"]
 
 
 class Identity(Module):
@@ -42,8 +42,6 @@ class Linear(Module):
         >>> m(torch.randn(128, 20)).shape
         torch.Size([128, 30])
     """
-
-    __constants__ = ["in_features", "out_features"]
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
                  dtype=None) -> None:
@@ -81,8 +79,6 @@ class Bilinear(Module):
     Shape:
         - Input1: ``(*, in1_features)``, Input2: ``(*, in2_features)``; Output: ``(*, out_features)``.
     """
-
-    __constants__ = ["in1_features", "in2_features", "out_features"]
 
     def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
                  device=None, dtype=None) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from .. import functional as F
 from .module import Module
 
-__all__ = ["MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
-           "SmoothL1Loss", "HuberLoss"]
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss",
+           "NLLLoss", "SmoothL1Loss"]
 
 
 class _Loss(Module):
@@ -36,8 +36,6 @@ class MSELoss(_Loss):
           ``reduction='none'``.
     """
 
-    __constants__ = ["reduction"]
-
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction)
 
@@ -49,8 +47,6 @@ class L1Loss(_Loss):
         - Input: ``(*)``; Target: ``(*)``, same shape; Output: scalar, or ``(*)`` with
           ``reduction='none'``.
     """
-
-    __constants__ = ["reduction"]
 
     def forward(self, input, target):
         return F.l1_loss(input, target, reduction=self.reduction)
@@ -67,8 +63,6 @@ class NLLLoss(_WeightedLoss):
           ``(N, d1, ...)`` of int64 in ``[0, C)``; Output: scalar, or the target's shape with
           ``reduction='none'``.
     """
-
-    __constants__ = ["ignore_index", "reduction"]
 
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean") -> None:
@@ -97,8 +91,6 @@ class CrossEntropyLoss(_WeightedLoss):
         >>> loss(torch.randn(3, 5, requires_grad=True), torch.tensor([1, 0, 4])).backward()
     """
 
-    __constants__ = ["ignore_index", "reduction", "label_smoothing"]
-
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__(weight, size_average, reduce, reduction)
@@ -119,8 +111,6 @@ class BCELoss(_WeightedLoss):
         - Input: ``(*)``; Target: ``(*)``, same shape; Output: scalar, or ``(*)`` with
           ``reduction='none'``.
     """
-
-    __constants__ = ["reduction"]
 
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, weight=self.weight,
@@ -159,8 +149,6 @@ class SmoothL1Loss(_Loss):
           ``reduction='none'``.
     """
 
-    __constants__ = ["reduction"]
-
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
                  beta: float = 1.0) -> None:
         super().__init__(size_average, reduce, reduction)
@@ -177,8 +165,6 @@ class HuberLoss(_Loss):
         - Input: ``(*)``; Target: ``(*)``, same shape; Output: scalar, or ``(*)`` with
           ``reduction='none'``.
     """
-
-    __constants__ = ["reduction", "delta"]
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction=reduction)

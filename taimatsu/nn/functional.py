@@ -1,0 +1,650 @@
+"""``nn.functional``: the math behind the layers — linear maps, activations, dropout, losses.
+
+Activations whose composition from tensor ops would be slow or unstable are ``Function``
+primitives here: forward computes on the storage array in one pass, backward is written with
+tensor ops so higher-order gradients work. Every loss reduces through :func:`_reduce`.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+from .. import backend
+from .._tensor_base import make
+from ..autograd.function import Function, apply_inplace, check_inplace_result
+from ..dtypes import legacy_name
+from ..ops import elementwise as _ew
+from ..ops import linalg as _la
+from ..ops import reduce as _red
+from ..random import generator_for
+
+__all__ = ["bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+           "cross_entropy", "dropout", "elu", "elu_", "gelu", "hardtanh", "hardtanh_",
+           "huber_loss", "l1_loss", "leaky_relu", "leaky_relu_", "linear", "log_softmax",
+           "logsigmoid", "mse_loss", "nll_loss", "relu", "relu6", "relu_", "sigmoid", "silu",
+           "smooth_l1_loss", "softmax", "softplus", "tanh"]
+
+
+# ============================================================================ linear maps
+def linear(input, weight, bias=None):
+    """``input @ weight.T + bias``; 2-D (and folded N-D) inputs use one fused ``addmm``.
+
+    Shape: input ``(*, in)``, weight ``(out, in)``, bias ``(out,)``, output ``(*, out)``.
+    """
+    if input.dim() == 0 or weight.dim() == 0:
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
+                           f"{input.dim()}D and {weight.dim()}D")
+    if weight.dim() != 2:  # a 1-D weight gives a dot product per row
+        out = _la.matmul(input, weight.t())
+        return out if bias is None else out + bias
+    n_in = input.shape[-1]
+    n_out, w_in = weight.shape
+    lead = tuple(input.shape[:-1])
+    rows = math.prod(lead)
+    if n_in != w_in:  # PyTorch reports the folded 2-D product
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{n_in} and "
+                           f"{w_in}x{n_out})")
+    x = input if input.dim() == 2 else input.reshape(rows, n_in)
+    out = x.mm(weight.t()) if bias is None else _la.addmm(bias, x, weight.t())
+    return out if input.dim() == 2 else out.reshape(*lead, n_out)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """``y[..., o] = input1 @ weight[o] @ input2 + bias[o]``.
+
+    Shape: input1 ``(*, in1)``, input2 ``(*, in2)``, weight ``(out, in1, in2)``, output
+    ``(*, out)``.
+    """
+    if tuple(input1.shape[:-1]) != tuple(input2.shape[:-1]):
+        raise RuntimeError("bilinear(): input batch dimensions do not match: got "
+                           f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}")
+    n_out, n1, n2 = weight.shape
+    lead = tuple(input1.shape[:-1])
+    rows = math.prod(lead)
+    # (rows, in1) @ (in1, out*in2), then contract in2 against input2: two BLAS-friendly passes.
+    w = weight.permute(1, 0, 2).reshape(n1, n_out * n2)
+    t = input1.reshape(rows, n1).mm(w).reshape(rows, n_out, n2)
+    out = (t * input2.reshape(rows, 1, n2)).sum(-1)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(*lead, n_out)
+
+
+# ============================================================================ activations
+def relu(input, inplace: bool = False):
+    """``max(0, x)`` elementwise."""
+    return relu_(input) if inplace else _ew.relu(input)
+
+
+def relu_(input):
+    """In-place :func:`relu`."""
+
+    def fast(t):
+        check_inplace_result(t, t._data.dtype, t._data.shape)
+        t.xp.maximum(t._data, 0, out=t._data)
+
+    return apply_inplace(input, _ew.relu, fast=fast)
+
+
+class LeakyRelu(Function):
+    @staticmethod
+    def forward(ctx, x, slope):
+        a = x._data
+        ctx.save_for_backward(x)
+        ctx.slope = slope
+        return make(x.xp.where(a > 0, a, a * slope), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return _ew.where(x > 0, g, g * ctx.slope), None
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
+    """``x`` where positive, ``negative_slope * x`` elsewhere."""
+    if inplace:
+        return leaky_relu_(input, negative_slope)
+    return LeakyRelu.apply(input, negative_slope)
+
+
+def leaky_relu_(input, negative_slope: float = 0.01):
+    """In-place :func:`leaky_relu`."""
+    return apply_inplace(input, lambda t: LeakyRelu.apply(t, negative_slope))
+
+
+class Hardtanh(Function):
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.bounds = (lo, hi)
+        return make(x.xp.clip(x._data, lo, hi), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        # NOTE: unlike clamp, PyTorch's hardtanh passes no gradient at the bounds themselves.
+        return _ew.where((x > lo) & (x < hi), g, 0.0), None, None
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    """``x`` clamped to ``[min_val, max_val]``."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    if inplace:
+        return hardtanh_(input, min_val, max_val)
+    return Hardtanh.apply(input, min_val, max_val)
+
+
+def hardtanh_(input, min_val: float = -1.0, max_val: float = 1.0):
+    """In-place :func:`hardtanh`."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return apply_inplace(input, lambda t: Hardtanh.apply(t, min_val, max_val))
+
+
+def relu6(input, inplace: bool = False):
+    """``min(max(0, x), 6)`` elementwise."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+class Elu(Function):
+    @staticmethod
+    def forward(ctx, x, alpha):
+        a = x._data
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        return make(x.xp.where(a > 0, a, alpha * x.xp.expm1(a)), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return _ew.where(x > 0, g, g * (x.exp() * ctx.alpha)), None
+
+
+def elu(input, alpha: float = 1.0, inplace: bool = False):
+    """``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere."""
+    if inplace:
+        return elu_(input, alpha)
+    return Elu.apply(input, alpha)
+
+
+def elu_(input, alpha: float = 1.0):
+    """In-place :func:`elu`."""
+    return apply_inplace(input, lambda t: Elu.apply(t, alpha))
+
+
+def sigmoid(input):
+    """``1 / (1 + exp(-x))`` elementwise."""
+    return input.sigmoid()
+
+
+def tanh(input):
+    """``tanh(x)`` elementwise."""
+    return input.tanh()
+
+
+def _sigmoid_array(xp, a):
+    """A sigmoid that never overflows: ``exp`` only ever sees ``-|a|``."""
+    e = xp.exp(-xp.abs(a))
+    r = 1 / (1 + e)
+    return xp.where(a >= 0, r, e * r)
+
+
+class LogSigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        xp, a = x.xp, x._data
+        ctx.save_for_backward(x)
+        # NOTE: log(sigmoid(x)) underflows to -inf for x << 0; this form is exact everywhere.
+        return make(xp.minimum(a, 0) - xp.log1p(xp.exp(-xp.abs(a))), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (-x).sigmoid()
+
+
+def logsigmoid(input):
+    """``log(sigmoid(x))``, computed stably."""
+    return LogSigmoid.apply(input)
+
+
+class Silu(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return make(x._data * _sigmoid_array(x.xp, x._data), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        s = x.sigmoid()
+        return g * (s * (1 + x * (1 - s)))
+
+
+def silu(input, inplace: bool = False):
+    """``x * sigmoid(x)`` elementwise."""
+    if inplace:
+        return apply_inplace(input, Silu.apply)
+    return Silu.apply(input)
+
+
+_SQRT1_2 = 1 / math.sqrt(2)
+_SQRT_2_PI = math.sqrt(2 / math.pi)
+_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
+_KAPPA = 0.044715
+
+
+class Gelu(Function):
+    @staticmethod
+    def forward(ctx, x, approximate):
+        xp, a = x.xp, x._data
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            out = 0.5 * a * (1 + xp.tanh(_SQRT_2_PI * (a + _KAPPA * a * a * a)))
+        else:
+            out = 0.5 * a * (1 + backend.erf(xp, a * _SQRT1_2))
+        return make(out.astype(a.dtype, copy=False), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            x_sq = x * x
+            th = ((x + x_sq * x * _KAPPA) * _SQRT_2_PI).tanh()
+            d = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * (_SQRT_2_PI * (1 + 3 * _KAPPA * x_sq))
+        else:
+            cdf = 0.5 * (1 + (x * _SQRT1_2).erf())
+            d = cdf + x * (x * x * -0.5).exp() * _INV_SQRT_2PI
+        return g * d, None
+
+
+def gelu(input, approximate: str = "none"):
+    """``x * Phi(x)``; ``approximate='tanh'`` uses ``0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))``."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    return Gelu.apply(input, approximate)
+
+
+class Softplus(Function):
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        xp, a = x.xp, x._data
+        ctx.save_for_backward(x)
+        ctx.args = (beta, threshold)
+        z = a * beta
+        # max(z, 0) + log1p(exp(-|z|)) is log1p(exp(z)) without overflow.
+        soft = (xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))) / beta
+        return make(xp.where(z > threshold, a, soft).astype(a.dtype, copy=False), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        beta, threshold = ctx.args
+        z = x * beta
+        return _ew.where(z > threshold, g, g * z.sigmoid()), None, None
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0):
+    """``log(1 + exp(beta * x)) / beta``; ``x`` itself where ``beta * x > threshold``."""
+    return Softplus.apply(input, beta, threshold)
+
+
+def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+                  "include dim=X as an argument.", stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None):
+    """``exp(x) / exp(x).sum(dim)``; ``dtype`` casts the input first."""
+    if dim is None:
+        dim = _softmax_dim("softmax", input.dim(), _stacklevel)
+    if dtype is not None:
+        input = input.to(dtype)
+    return _red.softmax(input, dim)
+
+
+def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None):
+    """``log(softmax(x, dim))`` computed stably; ``dtype`` casts the input first."""
+    if dim is None:
+        dim = _softmax_dim("log_softmax", input.dim(), _stacklevel)
+    if dtype is not None:
+        input = input.to(dtype)
+    return _red.log_softmax(input, dim)
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``.
+
+    The mask comes from the device's default generator (``manual_seed`` reproduces it); with
+    ``training=False`` or ``p=0`` the input is returned as is.
+    """
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    xp, a = input.xp, input._data
+    if p == 1:
+        mask = xp.zeros(a.shape, dtype=a.dtype)
+    else:
+        rng_dtype = a.dtype if a.dtype == xp.float64 else xp.float32
+        keep = generator_for(input.device).rng.random(a.shape, dtype=rng_dtype) < 1 - p
+        mask = keep.astype(a.dtype) * a.dtype.type(1 / (1 - p))
+    mask = make(mask, input.device)
+    return input.mul_(mask) if inplace else input * mask
+
+
+# ============================================================================ losses
+def _legacy_reduction(size_average, reduce, emit_warning: bool = True) -> str:
+    """The ``reduction`` named by PyTorch's deprecated ``size_average`` / ``reduce`` pair."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if size_average and reduce:
+        ret = "mean"
+    elif reduce:
+        ret = "sum"
+    else:
+        ret = "none"
+    if emit_warning:
+        warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                      f"reduction='{ret}' instead.", stacklevel=3)
+    return ret
+
+
+def _reduction(size_average, reduce, reduction: str) -> str:
+    """Resolve and validate a loss's reduction argument before anything is computed."""
+    if size_average is not None or reduce is not None:
+        return _legacy_reduction(size_average, reduce)
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _reduce(loss, reduction: str, weights=None):
+    """The one loss reduction: ``'none'``, ``'sum'``, or ``'mean'`` — the plain mean, or
+    ``loss.sum() / weights.sum()`` when per-element ``weights`` define the normaliser."""
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if weights is None:
+        return loss.mean()
+    return loss.sum() / weights.sum()
+
+
+def _warn_size(input, target) -> None:
+    if tuple(target.shape) != tuple(input.shape):
+        warnings.warn(
+            f"Using a target size ({target.size()}) that is different to the input size "
+            f"({input.size()}). This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.", stacklevel=3)
+
+
+def _check_loss_weight(weight, input) -> None:
+    if weight is not None and tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+             weight=None):
+    """Mean squared error; ``weight`` (input-shaped) gives a weighted mean ``sum(w*l)/sum(w)``."""
+    _warn_size(input, target)
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_loss_weight(weight, input)
+    d = input - target
+    loss = d * d
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, weight)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+            weight=None):
+    """Mean absolute error; ``weight`` (input-shaped) gives a weighted mean ``sum(w*l)/sum(w)``."""
+    _warn_size(input, target)
+    reduction = _reduction(size_average, reduce, reduction)
+    _check_loss_weight(weight, input)
+    loss = (input - target).abs()
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction, weight)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0):
+    """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``; ``beta=0`` is L1."""
+    _warn_size(input, target)
+    reduction = _reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    d = input - target
+    ad = d.abs()
+    if beta == 0:
+        return _reduce(ad, reduction)
+    loss = _ew.where(ad < beta, d * d * (0.5 / beta), ad - 0.5 * beta)
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None):
+    """``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``."""
+    _warn_size(input, target)
+    reduction = _reduction(None, None, reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _check_loss_weight(weight, input)
+    d = input - target
+    ad = d.abs()
+    loss = _ew.where(ad < delta, d * d * 0.5, (ad - 0.5 * delta) * delta)
+    if weight is not None:
+        loss = loss * weight  # NOTE: PyTorch's weighted Huber mean is the plain mean
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------- class-index losses
+class NllLoss(Function):
+    """``-input[n, index[n], ...] * coef[n, ...]`` per element; ``index`` is -1 where ignored."""
+
+    @staticmethod
+    def forward(ctx, x, index, coef):
+        xp, a = x.xp, x._data
+        axis = 0 if a.ndim == 1 else 1
+        idx = xp.expand_dims(index._data, axis)
+        picked = xp.take_along_axis(a, xp.maximum(idx, 0), axis=axis).squeeze(axis)
+        # Ignored targets give exactly 0, even where the input is -inf there.
+        out = xp.where(index._data >= 0, -picked * coef._data, 0).astype(a.dtype, copy=False)
+        ctx.save_for_backward(index, coef)
+        ctx.meta = (a.shape, axis)
+        return make(out, x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        index, coef = ctx.saved_tensors
+        shape, axis = ctx.meta
+        xp = index.xp
+        idx = xp.expand_dims(index._data, axis)
+        classes = xp.arange(shape[axis]).reshape([-1 if i == axis else 1 for i in range(len(shape))])
+        # The gradient is linear in g: a constant one-hot pattern scaled by -coef, times g.
+        sel = xp.where(idx == classes, -xp.expand_dims(coef._data, axis), 0)
+        return make(sel.astype(coef._data.dtype), g.device) * g.reshape(idx.shape), None, None
+
+
+def _nll(input, target, weight, ignore_index: int):
+    """Unreduced NLL and its per-element weights ``w[target]`` (0 where ignored), after
+    PyTorch's shape, dtype and range checks."""
+    nd = input.dim()
+    if nd < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {nd})")
+    ishape, tshape = list(input.shape), list(target.shape)
+    if nd != 1 and (not tshape or ishape[0] != tshape[0]):
+        got = tshape[0] if tshape else 1
+        raise ValueError(f"Expected input batch_size ({ishape[0]}) to match target batch_size "
+                         f"({got}).")
+    if nd <= 2:
+        if len(tshape) > 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if not (nd == 1 and not tshape) and ishape[0] != tshape[0]:
+            raise RuntimeError(f"size mismatch (got input: {ishape}, target: {tshape})")
+    elif nd == 4 and tshape[1:] != ishape[2:]:
+        raise RuntimeError(f"size mismatch (got input: {ishape} , target: {tshape}")
+    elif tshape[1:] != ishape[2:]:
+        raise RuntimeError(f"Expected target size {ishape[:1] + ishape[2:]}, got {tshape}")
+    n_classes = ishape[0 if nd == 1 else 1]
+    if weight is not None and (weight.dim() != 1 or weight.numel() != n_classes):
+        raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or "
+                           f"no classes but got weight tensor of shape: {list(weight.shape)}")
+    t = target._data
+    if t.dtype.name not in ("int64", "uint8"):
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                           f"{legacy_name(t.dtype)}")
+    xp = input.xp
+    t = t.astype(xp.int64, copy=False)
+    kept = t != ignore_index
+    bad = kept & ((t < 0) | (t >= n_classes))
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad].ravel()[0])} is out of bounds.")
+    index = xp.where(kept, t, -1)
+    dt = input._data.dtype
+    if weight is None:
+        coef = kept.astype(dt)
+    else:
+        coef = xp.where(kept, weight._data.astype(dt, copy=False)[xp.maximum(index, 0)], 0)
+    coef = make(coef, input.device)
+    return NllLoss.apply(input, make(index, input.device), coef), coef
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
+             reduce=None, reduction: str = "mean"):
+    """Negative log likelihood of class-index targets given log-probabilities (class dim 1).
+
+    ``'mean'`` divides by the summed ``weight`` of the non-ignored targets.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    loss, coef = _nll(input, target, weight, ignore_index)
+    return _reduce(loss, reduction, coef)
+
+
+def _class_view(weight, input, class_dim: int):
+    """``weight`` (shape ``(C,)``) shaped to broadcast along ``input``'s class dim."""
+    return weight.reshape([-1 if i == class_dim else 1 for i in range(input.dim())])
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
+                  reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
+    """Cross entropy of logits (class dim 1) against class indices or class probabilities.
+
+    A target shaped like the input holds probabilities; otherwise class indices, where
+    ``ignore_index`` targets are skipped. ``label_smoothing`` mixes in the uniform distribution.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    class_dim = 0 if input.dim() == 1 else 1
+    if tuple(input.shape) == tuple(target.shape):
+        return _cross_entropy_probs(input, target, weight, ignore_index, reduction,
+                                    label_smoothing, class_dim)
+    if label_smoothing > 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    logp = log_softmax(input, class_dim)
+    loss, coef = _nll(logp, target, weight, ignore_index)
+    loss = _reduce(loss, reduction, coef)
+    if label_smoothing <= 0:
+        return loss
+    # The smoothing term: minus the (weighted) sum of log-probabilities over classes, zero for
+    # ignored targets, normalised like the NLL term.
+    wlogp = logp if weight is None else logp * _class_view(weight, input, class_dim)
+    smooth = _ew.where(target != ignore_index, -wlogp.sum(class_dim), 0.0)
+    n_classes = input.shape[class_dim]
+    return loss * (1 - label_smoothing) + _reduce(smooth, reduction, coef) * (
+        label_smoothing / n_classes)
+
+
+def _cross_entropy_probs(input, target, weight, ignore_index, reduction, label_smoothing,
+                         class_dim):
+    if target._data.dtype.kind != "f":
+        raise RuntimeError(f"Expected floating point type for target with class probabilities, "
+                           f"got {legacy_name(target._data.dtype)}")
+    if ignore_index >= 0:
+        raise RuntimeError("ignore_index is not supported for floating point target")
+    n_classes = input.shape[class_dim]
+    if weight is not None and (weight.dim() != 1 or weight.numel() != n_classes):
+        raise RuntimeError(f"cross_entropy: weight tensor should be defined either for all "
+                           f"{n_classes} classes or no classes but got weight tensor of shape: "
+                           f"{list(weight.shape)}")
+    if label_smoothing > 0:
+        if label_smoothing > 1.0:
+            raise RuntimeError(
+                f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+        target = target * (1 - label_smoothing) + label_smoothing / n_classes
+    prod = log_softmax(input, class_dim) * target
+    if weight is not None:
+        prod = prod * _class_view(weight, input, class_dim)
+    return _reduce(-prod.sum(class_dim), reduction)
+
+
+# ---------------------------------------------------------------- binary losses
+class BinaryCrossEntropy(Function):
+    """Unreduced, weighted BCE with each log clamped to ``>= -100`` as PyTorch does."""
+
+    @staticmethod
+    def forward(ctx, x, t, w):
+        xp, a, b = x.xp, x._data, t._data
+        if not bool(((a >= 0) & (a <= 1)).all()):
+            raise RuntimeError("all elements of input should be between 0 and 1")
+        with warnings.catch_warnings():  # log(0) = -inf is expected here and clamped
+            warnings.simplefilter("ignore", RuntimeWarning)
+            log_x = xp.maximum(xp.log(a), -100)
+            log_1mx = xp.maximum(xp.log1p(-a), -100)
+        out = -(b * log_x + (1 - b) * log_1mx)
+        if w is not None:
+            out = out * w._data
+        ctx.save_for_backward(x, t, w)
+        return make(out.astype(a.dtype, copy=False), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t, w = ctx.saved_tensors
+        if w is not None:
+            g = g * w
+        gx = gt = None
+        if ctx.needs_input_grad[0]:
+            # NOTE: PyTorch's formula, finite at x = 0 or 1 where the composed one is nan.
+            gx = g * (x - t) / ((1 - x) * x).clamp(min=1e-12)
+        if ctx.needs_input_grad[1]:
+            gt = g * ((-x).log1p() - x.log())
+        return gx, gt, None
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction: str = "mean"):
+    """Binary cross entropy of probabilities ``input`` in [0, 1]; ``weight`` broadcasts."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Using a target size ({target.size()}) that is different to the input "
+                         f"size ({input.size()}) is deprecated. Please ensure they have the same "
+                         "size.")
+    if target._data.dtype != input._data.dtype:
+        raise RuntimeError(f"Found dtype {legacy_name(target._data.dtype)} but expected "
+                           f"{legacy_name(input._data.dtype)}")
+    if weight is not None:
+        weight = weight.expand(input.shape)
+    return _reduce(BinaryCrossEntropy.apply(input, target, weight), reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
+                                     reduce=None, reduction: str = "mean", pos_weight=None):
+    """``binary_cross_entropy(sigmoid(input), target)`` computed stably from logits.
+
+    ``pos_weight`` (broadcast against the target) scales the positive term of each class.
+    """
+    reduction = _reduction(size_average, reduce, reduction)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(f"Target size ({target.size()}) must be the same as input size "
+                         f"({input.size()})")
+    log_sig = logsigmoid(input)
+    if pos_weight is not None:
+        log_sig = log_sig * ((pos_weight - 1) * target + 1)
+    loss = (1 - target) * input - log_sig
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
