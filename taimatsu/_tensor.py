@@ -160,6 +160,7 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
 
     to = _convert.to
     type = _convert.type_
+    copy_ = _convert.copy_
 
     def cpu(self):
         return self.to("cpu")

@@ -22,3 +22,19 @@ class Size(tuple):
 
     def __add__(self, other):
         return Size(tuple.__add__(self, tuple(other)))
+
+
+def broadcast_shapes(*shapes) -> tuple:
+    """The broadcast of ``shapes``, or PyTorch's RuntimeError naming the mismatching sizes."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out = [1] * ndim
+    for s in shapes:
+        for i, n in enumerate(s, start=ndim - len(s)):
+            if n != 1 and out[i] != 1 and out[i] != n:
+                raise RuntimeError(
+                    f"The size of tensor a ({out[i]}) must match the size of tensor b ({n}) at "
+                    f"non-singleton dimension {i}"
+                )
+            if n != 1:
+                out[i] = n
+    return tuple(out)

@@ -11,6 +11,7 @@ import itertools
 
 from .._tensor_base import TensorBase
 from ..dtypes import legacy_name
+from ..size import broadcast_shapes
 from . import grad_mode
 
 _state = grad_mode.state
@@ -350,6 +351,8 @@ def apply_inplace(target, fn, *args, fast=None):
         result.grad_fn._snapshot_saved(target._version)
     _write(target, result)
     target._bump_version()
+    if not result.requires_grad:  # e.g. an integer target: nothing differentiable to record
+        return target
     if target._base is None:
         target.grad_fn, target._output_nr = result.grad_fn, result._output_nr
         target.requires_grad = result.requires_grad
@@ -368,7 +371,7 @@ def check_inplace_result(target, dtype, shape) -> None:
             f"{legacy_name(dst.dtype)}"
         )
     if shape != dst.shape:
-        bshape = target.xp.broadcast_shapes(shape, dst.shape)
+        bshape = broadcast_shapes(dst.shape, shape)
         if bshape != dst.shape:
             raise RuntimeError(
                 f"output with shape {list(dst.shape)} doesn't match the broadcast shape "
@@ -399,6 +402,9 @@ class CopySlices(Function):
             grad_base = g.clone()
             ctx.view_fn(grad_base).zero_()
         return grad_base, grad_src, None
+
+
+CopySlices._node_name = "CopySlices"  # PyTorch's name for this node
 
 
 def rebase_view(view, result) -> None:

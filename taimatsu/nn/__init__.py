@@ -2,6 +2,9 @@
 ``functional`` and ``utils``."""
 from __future__ import annotations
 
-from . import init, utils
-from .modules import *  # noqa: F403
+from . import functional, init, modules, utils
+from .modules import *
 from .parameter import Buffer, Parameter
+
+__all__ = ["Buffer", "Parameter", "functional", "init", "utils"]
+__all__ += modules.__all__

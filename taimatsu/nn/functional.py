@@ -11,7 +11,7 @@ import warnings
 
 from .. import backend
 from .._tensor_base import make
-from ..autograd.function import Function, apply_inplace, check_inplace_result
+from ..autograd.function import Function, apply_inplace
 from ..dtypes import legacy_name
 from ..ops import elementwise as _ew
 from ..ops import linalg as _la
@@ -78,12 +78,7 @@ def relu(input, inplace: bool = False):
 
 def relu_(input):
     """In-place :func:`relu`."""
-
-    def fast(t):
-        check_inplace_result(t, t._data.dtype, t._data.shape)
-        t.xp.maximum(t._data, 0, out=t._data)
-
-    return apply_inplace(input, _ew.relu, fast=fast)
+    return input.relu_()
 
 
 class LeakyRelu(Function):
@@ -154,12 +149,13 @@ class Elu(Function):
         a = x._data
         ctx.save_for_backward(x)
         ctx.alpha = alpha
-        return make(x.xp.where(a > 0, a, alpha * x.xp.expm1(a)), x.device)
+        # expm1 sees only non-positive values: the discarded branch must not overflow either.
+        return make(x.xp.where(a > 0, a, alpha * x.xp.expm1(x.xp.minimum(a, 0))), x.device)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return _ew.where(x > 0, g, g * (x.exp() * ctx.alpha)), None
+        return _ew.where(x > 0, g, g * (x.clamp(max=0).exp() * ctx.alpha)), None
 
 
 def elu(input, alpha: float = 1.0, inplace: bool = False):
@@ -182,13 +178,6 @@ def sigmoid(input):
 def tanh(input):
     """``tanh(x)`` elementwise."""
     return input.tanh()
-
-
-def _sigmoid_array(xp, a):
-    """A sigmoid that never overflows: ``exp`` only ever sees ``-|a|``."""
-    e = xp.exp(-xp.abs(a))
-    r = 1 / (1 + e)
-    return xp.where(a >= 0, r, e * r)
 
 
 class LogSigmoid(Function):
@@ -214,7 +203,7 @@ class Silu(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return make(x._data * _sigmoid_array(x.xp, x._data), x.device)
+        return make(x._data * _ew._sigmoid(x.xp, x._data), x.device)
 
     @staticmethod
     def backward(ctx, g):
@@ -454,7 +443,7 @@ class NllLoss(Function):
         idx = xp.expand_dims(index._data, axis)
         picked = xp.take_along_axis(a, xp.maximum(idx, 0), axis=axis).squeeze(axis)
         # Ignored targets give exactly 0, even where the input is -inf there.
-        out = xp.where(index._data >= 0, -picked * coef._data, 0).astype(a.dtype, copy=False)
+        out = -xp.where(index._data >= 0, picked, 0) * coef._data
         ctx.save_for_backward(index, coef)
         ctx.meta = (a.shape, axis)
         return make(out, x.device)
@@ -463,12 +452,13 @@ class NllLoss(Function):
     def backward(ctx, g):
         index, coef = ctx.saved_tensors
         shape, axis = ctx.meta
-        xp = index.xp
+        xp, dev = index.xp, index.device
         idx = xp.expand_dims(index._data, axis)
         classes = xp.arange(shape[axis]).reshape([-1 if i == axis else 1 for i in range(len(shape))])
-        # The gradient is linear in g: a constant one-hot pattern scaled by -coef, times g.
-        sel = xp.where(idx == classes, -xp.expand_dims(coef._data, axis), 0)
-        return make(sel.astype(coef._data.dtype), g.device) * g.reshape(idx.shape), None, None
+        # Linear in g: -coef * g at each target's class. The where keeps ignored targets at
+        # exactly 0 even when g is inf or nan (an all-ignored mean divides by zero).
+        neg_coef = make(-xp.expand_dims(coef._data, axis), dev)
+        return _ew.where(make(idx == classes, dev), g.reshape(idx.shape) * neg_coef, 0.0), None, None
 
 
 def _nll(input, target, weight, ignore_index: int):

@@ -8,22 +8,21 @@ from __future__ import annotations
 import math
 import warnings
 
+from .._tensor_base import make
 from ..autograd.grad_mode import no_grad
 from ..random import generator_for
 
-__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
-           "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
-           "kaiming_normal_", "orthogonal_", "sparse_"]
+__all__ = ["calculate_gain", "constant_", "dirac_", "eye_", "kaiming_normal_", "kaiming_uniform_",
+           "normal_", "ones_", "orthogonal_", "sparse_", "trunc_normal_", "uniform_",
+           "xavier_normal_", "xavier_uniform_", "zeros_"]
 
 _LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
                "conv_transpose3d")
 
 
 def _write(tensor, arr):
-    """Overwrite ``tensor``'s values with ``arr`` (any float dtype, same shape), in place."""
-    tensor._data[...] = arr
-    tensor._bump_version()
-    return tensor
+    """Overwrite ``tensor``'s values with array ``arr`` (same shape, any float dtype)."""
+    return tensor.copy_(make(arr, tensor.device))
 
 
 def _rng(tensor, generator):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import creation
 from .._tensor import Tensor, _rewrap
 
-__all__ = ["Parameter", "Buffer"]
+__all__ = ["Buffer", "Parameter"]
 
 
 class Parameter(Tensor):

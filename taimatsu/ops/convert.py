@@ -6,7 +6,7 @@ import numpy as np
 from .. import backend
 from .. import dtypes as _dt
 from .._tensor_base import TensorBase, make
-from ..autograd.function import Function
+from ..autograd.function import Function, apply_inplace, check_inplace_result
 
 __all__ = []
 
@@ -59,6 +59,35 @@ def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, mem
     if dtype is None and device is None and not copy:
         return self
     return ToCopy.apply(self, dtype, device)
+
+
+class CopyFrom(Function):
+    """``x``'s storage overwritten by ``src`` (broadcast, cast, moved); the gradient goes to
+    ``src`` only, reduced to its shape and dtype and moved back to its device by the engine."""
+
+    @staticmethod
+    def forward(ctx, x, src):
+        ctx.src_device = src.device
+        arr = backend.to_device(src._data, src.device, x.device)
+        return make(x.xp.broadcast_to(arr, x._data.shape).astype(x._data.dtype), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return None, g.to(ctx.src_device)
+
+
+def _copy_fast(t, src):
+    arr = backend.to_device(src._data, src.device, t.device)
+    if arr.shape != t._data.shape:
+        check_inplace_result(t, t._data.dtype, arr.shape)  # only the shape can be wrong here
+    t._data[...] = arr
+
+
+def copy_(self, src, non_blocking=False):
+    """Copy ``src``'s values into this tensor (broadcast; any dtype; any device)."""
+    if not isinstance(src, TensorBase):
+        raise TypeError(f"copy_(): argument 'src' must be Tensor, not {type(src).__name__}")
+    return apply_inplace(self, CopyFrom.apply, src, fast=_copy_fast)
 
 
 _LEGACY_TYPES = {f"torch.{n}Tensor": d for n, d in (

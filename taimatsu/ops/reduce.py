@@ -8,6 +8,7 @@ again; masks and one-hots that are constant almost everywhere enter them as cons
 """
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 from types import SimpleNamespace
 
@@ -159,7 +160,7 @@ def sum_to_size(input, *size):
     if have == shape:
         return input
     lead = len(have) - len(shape)
-    if lead < 0 or any(s != 1 and s != h for s, h in zip(shape, have[lead:])):
+    if lead < 0 or builtins.any(s != 1 and s != h for s, h in zip(shape, have[lead:])):
         raise RuntimeError(f"size {{{list(shape)}}} is not expandable to size {{{list(have)}}}.")
     return SumToSize.apply(input, shape)
 
@@ -179,7 +180,8 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _expand_back(g / ctx.n, *ctx.meta), None, None, None
+        # An empty mean's gradient is empty: skip the division by 0.
+        return _expand_back(g / ctx.n if ctx.n else g, *ctx.meta), None, None, None
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
@@ -251,14 +253,18 @@ class Prod(Function):
         zero = x._data == 0
         if not zero.any():  # a host sync, as in PyTorch: the common case is a cheap division
             return g * (out / x), None, None, None
-        # With zeros: d out / d x_i is the product of the others. Where x_i != 0 that is still
-        # out / x_i (0 if another element is 0); a slice's only zero gets the product of its
-        # non-zero elements; with two or more zeros every derivative is 0.
-        z = make(zero, x.device)
-        x1 = x + z  # zeros replaced by ones
-        only = zero & (zero.sum(axis=dims, keepdims=True) == 1)
-        others = prod(x1, dims, keepdim=True) * make(only, x.device)
-        return g * (out / x1 + others), None, None, None
+        # With zeros, d out / d x_i is the product of the others: out / x_i where x_i != 0; for a
+        # slice's only zero, the product p of its non-zero elements; for one of exactly two
+        # zeros, p times the other zero (0, but its derivative is p); with more zeros, 0. Zeros
+        # are replaced by constants in x1 so that these expressions also differentiate right.
+        z, nz = make(zero, x.device), make(~zero, x.device)
+        x1 = x * nz + z
+        count = zero.sum(axis=dims, keepdims=True)
+        p = Prod.apply(x1, dims, True, None)
+        other_zero = (x * z).sum(dims, keepdim=True) - x
+        others = p * (make(zero & (count == 1), x.device)
+                      + make(zero & (count == 2), x.device) * other_zero)
+        return g * (nz * out / x1 + others), None, None, None
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
@@ -267,13 +273,16 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
 
 
 # ---------------------------------------------------------------------------- max, min
-def _even_split(xp, a, o, dims):
+def _even_split(xp, a, o, dims, nan_ties):
     """Weights that share a gradient evenly among the elements of ``a`` equal to the reduced
-    value ``o`` (kept dims), NaN matching NaN: PyTorch's rule for amax/amin/max()/median()."""
+    value ``o`` (kept dims). With ``nan_ties`` NaN equals NaN (PyTorch's max()/min()/median());
+    without, a NaN result gets NaN weights (its amax/amin/inf-norm)."""
     mask = a == o
-    if a.dtype.kind == "f":
+    if nan_ties and a.dtype.kind == "f":
         mask |= xp.isnan(a) & xp.isnan(o)
-    return (mask / mask.sum(axis=dims, keepdims=True)).astype(a.dtype)
+    count = mask.sum(axis=dims, keepdims=True)
+    # Dividing by NaN instead of 0 gives the same answer without NumPy's warning.
+    return (mask / xp.where(count == 0, _NAN, count)).astype(a.dtype)
 
 
 class Amax(Function):
@@ -284,10 +293,11 @@ class Amax(Function):
         return a.max(axis=dims, keepdims=keepdim)
 
     @staticmethod
-    def forward(ctx, x, dims, keepdim):
+    def forward(ctx, x, dims, keepdim, nan_ties):
         a = x._data
         out = make(type(ctx)._compute(x.xp, a, dims, keepdim), x.device)
         ctx.meta = (a.shape, dims, keepdim)
+        ctx.nan_ties = nan_ties
         ctx.save_for_backward(x, out)
         return out
 
@@ -295,8 +305,8 @@ class Amax(Function):
     def backward(ctx, g):
         x, out = ctx.saved_tensors
         dims = ctx.meta[1]
-        w = _even_split(x.xp, x._data, _unreduce(out._data, *ctx.meta), dims)
-        return _unreduce(g, *ctx.meta) * make(w, x.device), None, None
+        w = _even_split(x.xp, x._data, _unreduce(out._data, *ctx.meta), dims, ctx.nan_ties)
+        return _unreduce(g, *ctx.meta) * make(w, x.device), None, None, None
 
 
 class Amin(Amax):
@@ -312,6 +322,8 @@ class Median(Amax):
 
     @staticmethod
     def _compute(xp, a, dims, keepdim):
+        if a.size == 0:
+            return xp.full((), _NAN, a.dtype)
         s = xp.sort(a.reshape(-1))
         mid = s[(s.size - 1) // 2]
         if a.dtype.kind == "f":  # NaN sorts last; any NaN makes the median NaN
@@ -342,6 +354,11 @@ class SelectAlongDim(Function):
         return _unreduce(g, *ctx.meta) * hot, None, None, None
 
 
+# Graph nodes named as PyTorch names them (MaxBackward0, ...); the math is SelectAlongDim's.
+_SELECT_NODES = {n: type(n.capitalize(), (SelectAlongDim,), {})
+                 for n in ("max", "min", "kthvalue", "median")}
+
+
 def _select(kind, name, input, dim, keepdim, pick):
     """(values, indices) for one index per slice along ``dim``; ``pick(a1, d)`` returns the
     indices (keepdims) on the input as at least 1-d."""
@@ -349,7 +366,7 @@ def _select(kind, name, input, dim, keepdim, pick):
     d = wrap_dim(dim, a.ndim)
     _check_nonempty(name, a, (d,) if a.ndim else (), False)
     idx = pick(_as_1d(a), d)
-    values = SelectAlongDim.apply(input, idx, d, keepdim)
+    values = _SELECT_NODES[name].apply(input, idx, d, keepdim)
     shape = _out_shape(a.shape, (d,) if a.ndim else (), keepdim)
     return kind(values, make(idx.reshape(shape).astype(int64.np, copy=False), input.device))
 
@@ -360,7 +377,7 @@ def _max_or_min(name, input, dim, keepdim):
     if dim is None:
         _check_nonempty(name, input._data, (), True)
         return (Amax if name == "max" else Amin).apply(input, tuple(range(input._data.ndim)),
-                                                       False)
+                                                       False, True)
     fn = "argmax" if name == "max" else "argmin"
     return _select(getattr(return_types, name), name, input, dim, keepdim,
                    lambda a, d: getattr(a, fn)(axis=d, keepdims=True))
@@ -382,7 +399,7 @@ def amax(input, dim=(), keepdim=False):
     a = input._data
     dims = _dims(dim, a.ndim)
     _check_nonempty("amax", a, dims, dim is None or dim == ())
-    return Amax.apply(input, dims, keepdim)
+    return Amax.apply(input, dims, keepdim, False)
 
 
 def amin(input, dim=(), keepdim=False):
@@ -390,7 +407,7 @@ def amin(input, dim=(), keepdim=False):
     a = input._data
     dims = _dims(dim, a.ndim)
     _check_nonempty("amin", a, dims, dim is None or dim == ())
-    return Amin.apply(input, dims, keepdim)
+    return Amin.apply(input, dims, keepdim, False)
 
 
 def aminmax(input, *, dim=None, keepdim=False):
@@ -445,7 +462,8 @@ def _var(xp, a, dims, correction, keepdim):
     n = _numel(a.shape, dims)
     if n:
         d = a - a.mean(axis=dims, keepdims=True)
-        s = xp.square(d, out=d).sum(axis=dims, keepdims=keepdim)
+        d *= d  # in place (a 0-d input gives a NumPy scalar, which this rebinds instead)
+        s = d.sum(axis=dims, keepdims=keepdim)
     else:
         s = xp.zeros(_out_shape(a.shape, dims, keepdim), a.dtype)
     dof = n - correction
@@ -454,10 +472,12 @@ def _var(xp, a, dims, correction, keepdim):
     return xp.where(s > 0, _INF, _NAN).astype(a.dtype)  # s / 0, without NumPy's warning
 
 
-def _dof_scale(ctx):
-    """``1 / (n - correction)`` for backward (unclamped, as in PyTorch)."""
-    dof = ctx.dof
-    return 1.0 / dof if dof else _INF
+def _over_dof(t, dof):
+    """``t / dof`` for backward, ``dof`` unclamped as in PyTorch; with ``dof == 0`` the
+    answer is inf (NaN where ``t`` is 0), made without NumPy's divide-by-zero warnings."""
+    if dof:
+        return t / dof
+    return t * make(t.xp.where(t._data == 0, _NAN, _INF).astype(t._data.dtype), t.device)
 
 
 class Var(Function):
@@ -474,7 +494,7 @@ class Var(Function):
         (x,) = ctx.saved_tensors
         dims = ctx.meta[1]
         dev = x - x.mean(dims, keepdim=True)
-        return _unreduce(g, *ctx.meta) * (2 * _dof_scale(ctx)) * dev, None, None, None
+        return _over_dof(_unreduce(g, *ctx.meta) * 2 * dev, ctx.dof), None, None, None
 
 
 class Std(Function):
@@ -495,7 +515,7 @@ class Std(Function):
         # d std = d var / (2 std); PyTorch sends 0 (not 0/0) where std == 0.
         nz = out._data != 0
         gs = _unreduce(g, *ctx.meta) * make(nz, x.device) / (out + make(~nz, x.device))
-        return gs * _dof_scale(ctx) * (x - x.mean(dims, keepdim=True)), None, None, None
+        return _over_dof(gs * (x - x.mean(dims, keepdim=True)), ctx.dof), None, None, None
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -603,17 +623,19 @@ class Norm(Function):
         if p == 1:
             return g * make(sign, dev), None, None, None
         if p in (_INF, -_INF):
-            w = sign * _even_split(xp, xp.abs(a), out._data, dims)
+            w = sign * _even_split(xp, xp.abs(a), out._data, dims, False)
             return g * make(w, dev), None, None, None
         # PyTorch's subgradient: 0 where the norm is 0 (not 0/0).
         nz = out._data != 0
-        scale = g * make(nz, dev) / (out + make(~nz, dev))
+        g = g * make(nz, dev)
+        safe = out + make(~nz, dev)
         if p == 2:
-            return scale * x, None, None, None
-        # x |x|^(p-2) / norm^(p-2) with |x| as x*sign(x) (differentiable) and 0 where x == 0.
+            return g * x / safe, None, None, None
+        # sign(x) (|x| / norm)^(p-1), with |x| as x*sign(x) (differentiable) and 1 where x == 0
+        # (the sign makes those entries 0 anyway).
         s = make(sign, dev)
         ax = x * s + make(a == 0, dev)
-        return scale * s * (ax / (out + make(~nz, dev))) ** (p - 1), None, None, None
+        return g * s * (ax / safe) ** (p - 1), None, None, None
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
@@ -721,13 +743,15 @@ class Cumprod(Function):
             return ReverseCumsum.apply(g * out, dim) / x, None, None
         # d out_k / d x_i = prod_{j<=k, j!=i} x_j. Before a slice's first zero that is
         # out_k / x_i; at the first zero it is the running product with that zero replaced by
-        # 1; after it, every such product contains the first zero and is 0.
+        # 1; after it, every such product contains the first zero and is 0. (Second derivatives
+        # are exact where there is no zero.)
         seen = zero.cumsum(axis=dim)
         shape = x._data.shape
         before = make((seen == 0).reshape(shape), dev)
         first = make((zero & (seen == 1)).reshape(shape), dev)
         grad = before * (ReverseCumsum.apply(g * out, dim) / (x + make(zero.reshape(shape), dev)))
-        at_zero = first * ReverseCumsum.apply(g * cumprod(x + first, dim), dim)
+        x1 = x * make(~(zero & (seen == 1)).reshape(shape), dev) + first
+        at_zero = first * ReverseCumsum.apply(g * cumprod(x1, dim), dim)
         return grad + at_zero, None, None
 
 
@@ -810,14 +834,22 @@ def log_softmax(input, dim, dtype=None):
 
 
 # ---------------------------------------------------------------------------- sorting
-def _order(xp, a, dim, descending):
-    """Stable argsort of ``a`` (at least 1-d) along ``dim``; NaN counts as the largest value."""
+def _order(xp, a, dim, descending, stable=True):
+    """Argsort of ``a`` (at least 1-d) along ``dim``; NaN counts as the largest value."""
+    kind = "stable" if stable else None
     if not descending:
-        return xp.argsort(a, axis=dim, kind="stable")
+        return xp.argsort(a, axis=dim, kind=kind)
+    if not stable:
+        return xp.flip(xp.argsort(a, axis=dim), dim)
     # Sort the reversed array and reverse the answer: descending, with equal values still in
     # their original order (and NaN, last when ascending, first).
-    r = xp.argsort(xp.flip(a, dim), axis=dim, kind="stable")
+    r = xp.argsort(xp.flip(a, dim), axis=dim, kind=kind)
     return (a.shape[dim] - 1) - xp.flip(r, dim)
+
+
+def _along(dim, start, stop):
+    """An index selecting ``start:stop`` along ``dim``."""
+    return (slice(None),) * dim + (slice(start, stop),)
 
 
 def _take(input, dim, order):
@@ -829,28 +861,38 @@ def _take(input, dim, order):
 
 
 def sort(input, dim=-1, descending=False, stable=False):
-    """(values, indices) sorted along ``dim``; always stable (equal values keep their order)."""
+    """(values, indices) sorted along ``dim``; ``stable`` keeps equal values in their order."""
     a = input._data
     d = wrap_dim(dim, a.ndim)
-    return return_types.sort(*_take(input, d, _order(input.xp, _as_1d(a), d, descending)))
+    order = _order(input.xp, _as_1d(a), d, descending, stable)
+    return return_types.sort(*_take(input, d, order))
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
-    """Indices that sort ``input`` along ``dim`` (stably)."""
+    """Indices that sort ``input`` along ``dim``."""
     a = input._data
     d = wrap_dim(dim, a.ndim)
-    return make(_order(input.xp, _as_1d(a), d, descending).reshape(a.shape).astype(int64.np, copy=False),
-                input.device)
+    order = _order(input.xp, _as_1d(a), d, descending, stable).reshape(a.shape)
+    return make(order.astype(int64.np, copy=False), input.device)
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """(values, indices) of the ``k`` largest (or smallest) elements along ``dim``, in order."""
     a = input._data
-    d = wrap_dim(dim, a.ndim)
+    xp = input.xp
+    d = wrap_dim(-1 if dim is None else dim, a.ndim)
     a1 = _as_1d(a)
-    if not 0 <= k <= a1.shape[d]:
+    n = a1.shape[d]
+    if not 0 <= k <= n:
         raise RuntimeError("selected index k out of range")
-    order = _order(input.xp, a1, d, largest)[(slice(None),) * d + (slice(0, k),)]
+    if 0 < k < n:
+        # Partition first (linear time), then sort only the k candidates.
+        part = xp.argpartition(a1, n - k if largest else k - 1, axis=d)
+        cand = part[_along(d, n - k, n) if largest else _along(d, 0, k)]
+        order = _order(xp, xp.take_along_axis(a1, cand, axis=d), d, largest)
+        order = xp.take_along_axis(cand, order, axis=d)
+    else:
+        order = _order(xp, a1, d, largest)[_along(d, 0, k)]
     return return_types.topk(*_take(input, d, order))
 
 
@@ -861,7 +903,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     if not 1 <= k <= _as_1d(a).shape[d]:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
     return _select(return_types.kthvalue, "kthvalue", input, d, keepdim,
-                   lambda a1, d: _order(input.xp, a1, d, False)[(slice(None),) * d + (slice(k - 1, k),)])
+                   lambda a1, d: input.xp.argpartition(a1, k - 1, axis=d)[_along(d, k - 1, k)])
 
 
 def _median_index(xp, a1, d):
@@ -880,9 +922,7 @@ def median(input, dim=None, keepdim=False):
     indices) along ``dim``. NaN propagates."""
     a = input._data
     if dim is None:
-        if a.size == 0:
-            return make(input.xp.full((), _NAN, a.dtype), input.device)
-        return Median.apply(input, tuple(range(a.ndim)), False)
+        return Median.apply(input, tuple(range(a.ndim)), False, True)
     return _select(return_types.median, "median", input, dim, keepdim,
                    lambda a1, d: _median_index(input.xp, a1, d))
 

@@ -9,24 +9,27 @@ the input (autograd replays it for in-place writes through views).
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 
 from .._tensor_base import TensorBase, make
 from ..autograd.function import Function, apply_inplace, check_inplace_result
-from ..backend import reshape_view
+from ..backend import reshape_view, scatter_add
+from ..creation import arange
 from ..dtypes import legacy_name, promote_types
 from ..size import Size
+from ..size import broadcast_shapes as _broadcast_shapes  # the tensor-pair error message
 from ._util import check_same_device, wrap_dim, wrap_dims
 
 __all__ = [
-    "reshape", "flatten", "unflatten", "ravel", "squeeze", "unsqueeze", "permute", "transpose",
-    "swapaxes", "swapdims", "t", "adjoint", "movedim", "moveaxis", "broadcast_to",
-    "broadcast_tensors", "broadcast_shapes", "tile", "clone", "cat", "concat", "concatenate",
-    "stack", "hstack", "vstack", "row_stack", "dstack", "column_stack", "split",
-    "split_with_sizes", "chunk", "unbind", "tensor_split", "hsplit", "vsplit", "dsplit", "narrow",
-    "narrow_copy", "select", "flip", "fliplr", "flipud", "roll", "rot90", "diagonal", "diag",
-    "diag_embed", "tril", "triu", "select_scatter", "slice_scatter", "diagonal_scatter",
-    "atleast_1d", "atleast_2d", "atleast_3d",
+    "adjoint", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadcast_tensors",
+    "broadcast_to", "cat", "chunk", "clone", "column_stack", "concat", "concatenate", "diag",
+    "diag_embed", "diagonal", "diagonal_scatter", "dsplit", "dstack", "flatten", "flip", "fliplr",
+    "flipud", "hsplit", "hstack", "moveaxis", "movedim", "narrow", "narrow_copy", "permute",
+    "ravel", "repeat_interleave", "reshape", "roll", "rot90", "row_stack", "select",
+    "select_scatter", "slice_scatter", "split", "split_with_sizes", "squeeze", "stack", "swapaxes",
+    "swapdims", "t", "tensor_split", "tile", "transpose", "tril", "triu", "unbind", "unflatten",
+    "unsqueeze", "vsplit", "vstack"
 ]
 
 
@@ -146,10 +149,11 @@ def view_as(input, other):
 
 
 def _reshape(input, shape: tuple):
-    try:
-        reshape_view(input._data, shape)
-    except ValueError:
-        return Reshape.apply(input, shape)
+    if not input._data.flags.c_contiguous:
+        try:
+            reshape_view(input._data, shape)
+        except ValueError:
+            return Reshape.apply(input, shape)
     return View.apply(input, shape)
 
 
@@ -282,18 +286,19 @@ def t(input):
     return transpose(input, 0, 1) if n == 2 else View.apply(input, input._data.shape)
 
 
-def _mT(input):
+def _mT(input, name: str = "mT"):
     n = input._data.ndim
     if n < 2:
         raise RuntimeError(
-            f"tensor.mT is only supported on matrices or batches of matrices. Got {n}-D tensor."
+            f"tensor.{name} is only supported on matrices or batches of matrices. Got {n}-D "
+            "tensor."
         )
     return transpose(input, -2, -1)
 
 
 def adjoint(input):
     """Conjugate transpose of the last two dims (tensors here are real: a transpose view)."""
-    return _mT(input)
+    return _mT(input, "adjoint()")
 
 
 def movedim(input, source, destination):
@@ -306,6 +311,8 @@ def movedim(input, source, destination):
         )
     n = input._data.ndim
     ws, wd = [wrap_dim(d, n) for d in src], [wrap_dim(d, n) for d in dst]
+    if n == 0:  # dims 0/-1 are accepted and there is nothing to move
+        return View.apply(input, ())
     for name, given, wrapped in (("source", src, ws), ("destination", dst, wd)):
         if len(set(wrapped)) != len(wrapped):
             raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(given)})")
@@ -338,8 +345,9 @@ def expand(input, *sizes):
     shape = input._data.shape
     lead = len(sizes) - len(shape)
     if lead < 0:
+        kind = legacy_name(input._data.dtype)
         raise RuntimeError(
-            f"expand(torch.{legacy_name(input._data.dtype)}Tensor{{{list(shape)}}}, size={list(sizes)}): the "
+            f"expand(torch.{kind}Tensor{{{list(shape)}}}, size={list(sizes)}): the "
             f"number of sizes provided ({len(sizes)}) must be greater or equal to the number of "
             f"dimensions in the tensor ({len(shape)})"
         )
@@ -376,29 +384,21 @@ def broadcast_to(input, size):
     return expand(input, size)
 
 
-def _broadcast(a: tuple, b: tuple):
-    """(broadcast shape, None), or (None, the first mismatching dim counted from the end)."""
-    n = max(len(a), len(b))
-    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
-    for i, (x, y) in enumerate(zip(a, b)):
-        if x != y and x != 1 and y != 1:
-            return None, i - n
-    return tuple(y if x == 1 else x for x, y in zip(a, b)), None
-
-
 def broadcast_shapes(*shapes):
     """The shape that tensors of ``shapes`` broadcast to (ints count as 1-D shapes)."""
     result = ()
     for k, s in enumerate(shapes):
         s = tuple(s) if isinstance(s, (tuple, list)) else (operator.index(s),)
-        new, bad = _broadcast(result, s)
-        if bad is not None:
+        try:
+            result = _broadcast_shapes(result, s)
+        except RuntimeError:
+            bad = next(i for i in range(1, min(len(s), len(result)) + 1)
+                       if s[-i] != 1 and result[-i] not in (1, s[-i]))
             raise RuntimeError(
-                f"Attempting to broadcast a dimension of length {s[bad]} at {bad}! Mismatching "
+                f"Attempting to broadcast a dimension of length {s[-bad]} at {-bad}! Mismatching "
                 f"argument at index {k} had {s}; but expected shape should be broadcastable to "
                 f"{list(result)}"
-            )
-        result = new
+            ) from None
     return Size(result)
 
 
@@ -406,15 +406,7 @@ def broadcast_tensors(*tensors):
     """Expand all ``tensors`` to their common broadcast shape (views)."""
     if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
         tensors = tuple(tensors[0])
-    shape = ()
-    for x in tensors:
-        new, bad = _broadcast(shape, x._data.shape)
-        if bad is not None:
-            raise RuntimeError(
-                f"The size of tensor a ({shape[bad]}) must match the size of tensor b "
-                f"({x._data.shape[bad]}) at non-singleton dimension {max(len(shape), x._data.ndim) + bad}"
-            )
-        shape = new
+    shape = _broadcast_shapes(*(x._data.shape for x in tensors))
     return tuple(expand(x, shape) for x in tensors)
 
 
@@ -456,6 +448,71 @@ def tile(input, dims):
     return repeat(input, (1,) * (input._data.ndim - len(dims)) + dims)
 
 
+class RepeatInterleave(Function):
+    """Element ``i`` along ``dim`` repeated ``repeats[i]`` times (a copy)."""
+
+    @staticmethod
+    def forward(ctx, x, repeats, dim):
+        ctx.args = (repeats, dim)
+        return make(x.xp.repeat(x._data, list(repeats), axis=dim), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return SegmentSum.apply(g, *ctx.args), None, None
+
+
+class SegmentSum(Function):
+    """The adjoint of RepeatInterleave: consecutive runs of ``repeats[i]`` summed along ``dim``."""
+
+    @staticmethod
+    def forward(ctx, g, repeats, dim):
+        ctx.args = (repeats, dim)
+        xp = g.xp
+        a = xp.moveaxis(g._data, dim, 0)
+        out = xp.zeros((len(repeats),) + a.shape[1:], a.dtype)
+        segment = xp.repeat(xp.arange(len(repeats)), list(repeats))
+        scatter_add(xp, out, segment, a)  # exact, unlike differences of a cumulative sum
+        return make(xp.ascontiguousarray(xp.moveaxis(out, 0, dim)), g.device)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return RepeatInterleave.apply(gg, *ctx.args), None, None
+
+
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Repeat each element ``repeats`` times (an int, or one count per element) along ``dim``
+    (the flattened tensor when None). With only a tensor of counts, the repeated indices."""
+    if repeats is None:  # repeat_interleave(counts): indices 0..n-1, each repeated
+        counts = input
+        return repeat_interleave(arange(counts._data.shape[0], device=counts.device), counts, 0)
+    if dim is None:
+        input, dim = _reshape(input, (input._data.size,)), 0
+    dim = _real_dim(dim, input._data.ndim)
+    if isinstance(repeats, TensorBase):
+        if repeats._data.ndim > 1:
+            raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+        counts = repeats.tolist()
+        if repeats._data.ndim == 0 or len(counts) == 1:
+            repeats = int(counts if repeats._data.ndim == 0 else counts[0])
+        else:
+            n = input._data.shape[dim]
+            if len(counts) != n:
+                raise RuntimeError(
+                    "repeats must have the same size as input along dim, but got repeats.size(0) "
+                    f"= {len(counts)} and input.size({dim}) = {n}"
+                )
+            if min(counts) < 0:
+                raise RuntimeError("repeats can not be negative")
+            return RepeatInterleave.apply(input, tuple(counts), dim)
+    repeats = operator.index(repeats)
+    if repeats < 0:
+        raise RuntimeError("Repeats must be non-negative")
+    # A constant count is a broadcast and a merge of two dims: exact gradients, no scatter.
+    shape = input._data.shape
+    wide = expand(unsqueeze(input, dim + 1), shape[:dim + 1] + (repeats,) + shape[dim + 1:])
+    return _reshape(wide, shape[:dim] + (shape[dim] * repeats,) + shape[dim + 1:])
+
+
 class Clone(Function):
     @staticmethod
     def forward(ctx, x):
@@ -493,19 +550,19 @@ def _tensor_list(op: str, tensors) -> list:
     return tensors
 
 
-def _skipped(x) -> bool:
-    """PyTorch's legacy rule: 1-D empty tensors take no part in cat's shape checks."""
-    return x._data.ndim == 1 and x._data.size == 0
+def _skipped(a) -> bool:
+    """PyTorch's legacy rule: 1-D empty tensors take no part in cat (array ``a``)."""
+    return a.ndim == 1 and a.size == 0
 
 
 class Cat(Function):
     @staticmethod
     def forward(ctx, dim, dtype, *tensors):
-        kept = [x._data if x._data.dtype == dtype else x._data.astype(dtype)
-                for x in tensors if not _skipped(x)]
-        xp = tensors[0].xp
+        arrays = [x._data for x in tensors]
         ctx.dim = dim
-        ctx.sizes = [None if _skipped(x) else x._data.shape[dim] for x in tensors]
+        ctx.sizes = [None if _skipped(a) else a.shape[dim] for a in arrays]
+        kept = [a if a.dtype == dtype else a.astype(dtype) for a in arrays if not _skipped(a)]
+        xp = tensors[0].xp
         out = xp.concatenate(kept, axis=dim) if kept else xp.empty((0,), dtype)
         return make(out, tensors[0].device)
 
@@ -523,37 +580,47 @@ class Cat(Function):
         return tuple(grads)
 
 
+def _result_dtype(tensors, arrays):
+    """PyTorch's promotion across all inputs (skipped empty ones included)."""
+    first = arrays[0].dtype
+    for a in arrays:
+        if a.dtype != first:
+            return functools.reduce(promote_types, (x.dtype for x in tensors)).np
+    return first
+
+
 def cat(tensors, dim=0, *, out=None):
     """Concatenate ``tensors`` along ``dim``; dtypes promote as in PyTorch, 1-D empty tensors are
     skipped."""
     tensors = _tensor_list("cat", tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    for i, x in enumerate(tensors):
-        if x._data.ndim == 0:
+    arrays = [x._data for x in tensors]
+    for i, a in enumerate(arrays):
+        if a.ndim == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
-    check_same_device("cat", *tensors)
-    ref = next((x for x in tensors if not _skipped(x)), None)
-    if ref is not None:
-        shape = ref._data.shape
-        dim = wrap_dim(dim, len(shape))
-        for i, x in enumerate(tensors):
-            if _skipped(x):
-                continue
-            other = x._data.shape
-            if len(other) != len(shape):
-                raise RuntimeError(f"Tensors must have same number of dimensions: got "
-                                   f"{len(shape)} and {len(other)}")
-            for d, (a, b) in enumerate(zip(shape, other)):
-                if d != dim and a != b:
-                    raise RuntimeError(
-                        f"Sizes of tensors must match except in dimension {dim}. Expected size "
-                        f"{a} but got size {b} for tensor number {i} in the list."
-                    )
-    else:
-        dim = 0
-    dtype = functools.reduce(promote_types, (x.dtype for x in tensors))
-    return _out(Cat.apply(dim, dtype.np, *tensors), out)
+    if len(tensors) > 1:
+        check_same_device("cat", *tensors)
+    kept = [(i, a.shape) for i, a in enumerate(arrays) if not _skipped(a)]
+    dim = wrap_dim(dim, len(kept[0][1])) if kept else 0
+    if kept:
+        ref = kept[0][1]
+        rest = ref[:dim] + ref[dim + 1:]
+        for i, shape in kept:
+            if len(shape) != len(ref) or shape[:dim] + shape[dim + 1:] != rest:
+                _cat_shape_error(ref, shape, dim, i)
+    return _out(Cat.apply(dim, _result_dtype(tensors, arrays), *tensors), out)
+
+
+def _cat_shape_error(ref: tuple, shape: tuple, dim: int, i: int):
+    if len(shape) != len(ref):
+        raise RuntimeError(
+            f"Tensors must have same number of dimensions: got {len(ref)} and {len(shape)}")
+    d = next(d for d, (a, b) in enumerate(zip(ref, shape)) if d != dim and a != b)
+    raise RuntimeError(
+        f"Sizes of tensors must match except in dimension {dim}. Expected size {ref[d]} but got "
+        f"size {shape[d]} for tensor number {i} in the list."
+    )
 
 
 def concat(tensors, dim=0, *, out=None):
@@ -572,18 +639,35 @@ def _out(result, out):
     return out.copy_(result)
 
 
+class Stack(Function):
+    @staticmethod
+    def forward(ctx, dim, dtype, *tensors):
+        ctx.dim = dim
+        arrays = [x._data if x._data.dtype == dtype else x._data.astype(dtype) for x in tensors]
+        return make(tensors[0].xp.stack(arrays, axis=dim), tensors[0].device)
+
+    @staticmethod
+    def backward(ctx, g):
+        pieces = g.unbind(ctx.dim)
+        return (None, None) + tuple(p if need else None
+                                    for p, need in zip(pieces, ctx.needs_input_grad[2:]))
+
+
 def stack(tensors, dim=0, *, out=None):
     """Join equally shaped ``tensors`` along a new dim ``dim``."""
     tensors = _tensor_list("stack", tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
-    shape = tensors[0]._data.shape
-    for i, x in enumerate(tensors):
-        if x._data.shape != shape:
+    arrays = [x._data for x in tensors]
+    shape = arrays[0].shape
+    for i, a in enumerate(arrays):
+        if a.shape != shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
-                               f"{list(shape)} at entry 0 and {list(x._data.shape)} at entry {i}")
+                               f"{list(shape)} at entry 0 and {list(a.shape)} at entry {i}")
+    if len(tensors) > 1:
+        check_same_device("stack", *tensors)
     dim = wrap_dim(dim, len(shape) + 1)
-    return cat([unsqueeze(x, dim) for x in tensors], dim, out=out)
+    return _out(Stack.apply(dim, _result_dtype(tensors, arrays), *tensors), out)
 
 
 def hstack(tensors, *, out=None):
@@ -692,10 +776,6 @@ class ViewScatter(Function):
         return gi, gs, None
 
 
-def _embed_back(g, shape, view_fn):
-    return ViewEmbed.apply(g, shape, view_fn)
-
-
 class Slice(Function):
     @staticmethod
     def forward(ctx, x, dim, start, stop, step):
@@ -705,7 +785,7 @@ class Slice(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _embed_back(g, ctx.in_shape, ctx.view_fn), None, None, None, None
+        return ViewEmbed.apply(g, ctx.in_shape, ctx.view_fn), None, None, None, None
 
 
 def _slice(x, dim: int, start: int, stop: int, step: int):
@@ -745,7 +825,7 @@ class Select(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _embed_back(g, ctx.in_shape, ctx.view_fn), None, None
+        return ViewEmbed.apply(g, ctx.in_shape, ctx.view_fn), None, None
 
 
 def _select_args(shape: tuple, dim, index) -> tuple:
@@ -776,7 +856,7 @@ class Split(Function):
         return tuple(
             x._view(a[_slicer(dim, slice(s, e))],
                     lambda b, s=s, e=e: _slice(b, dim, s, e, 1))
-            for s, e in zip(bounds, bounds[1:])
+            for s, e in itertools.pairwise(bounds)
         )
 
     @staticmethod
@@ -846,8 +926,8 @@ def tensor_split(input, indices_or_sections, dim=0):
         q, r = divmod(n, sections)
         return _split_at(input, dim, [q + 1] * r + [q] * (sections - r))
     points = [None] + [operator.index(i) for i in arg] + [None]
-    pieces = [_bounds(s, e, n) for s, e in zip(points, points[1:])]
-    if all(a[1] == b[0] for a, b in zip(pieces, pieces[1:])):
+    pieces = [_bounds(s, e, n) for s, e in itertools.pairwise(points)]
+    if all(a[1] == b[0] for a, b in itertools.pairwise(pieces)):
         return Split.apply(input, dim, tuple(p[0] for p in pieces) + (n,))
     # Decreasing indices make overlapping pieces, which Split's concat gradient cannot express.
     return tuple(_slice(input, dim, s, e, 1) for s, e in pieces)
@@ -918,7 +998,7 @@ class Diagonal(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _embed_back(g, ctx.in_shape, ctx.view_fn), None, None, None
+        return ViewEmbed.apply(g, ctx.in_shape, ctx.view_fn), None, None, None
 
 
 def _diag_dims(dim1, dim2, ndim):
@@ -973,6 +1053,59 @@ def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
         raise RuntimeError("slice step must be positive")
     s, e = _bounds(start, end, input._data.shape[dim])
     return ViewScatter.apply(input, src, lambda b: _slice(b, dim, s, e, step))
+
+
+# ------------------------------------------------------------------------------ sliding windows
+class Unfold(Function):
+    """Windows of ``size`` every ``step`` along ``dim`` (a view; windows may overlap)."""
+
+    @staticmethod
+    def forward(ctx, x, dim, size, step):
+        a = x._data
+        ctx.args = (a.shape, dim, size, step)
+        count = (a.shape[dim] - size) // step + 1
+        shape = a.shape[:dim] + (count,) + a.shape[dim + 1:] + (size,)
+        st = a.strides
+        strides = st[:dim] + (st[dim] * step,) + st[dim + 1:] + (st[dim],)
+        arr = x.xp.lib.stride_tricks.as_strided(a, shape, strides)
+        return x._view(arr, lambda b: b.unfold(dim, size, step))
+
+    @staticmethod
+    def backward(ctx, g):
+        return UnfoldBackward.apply(g, *ctx.args), None, None, None
+
+
+class UnfoldBackward(Function):
+    """The adjoint of Unfold: every window element added back to its place (overlaps sum)."""
+
+    @staticmethod
+    def forward(ctx, g, in_shape, dim, size, step):
+        ctx.args = (dim, size, step)
+        a = g._data
+        out = g.xp.zeros(in_shape, a.dtype)
+        count = a.shape[dim]
+        for j in range(size):  # a loop over the window, not the elements
+            out[_slicer(dim, slice(j, j + step * (count - 1) + 1, step))] += a[..., j]
+        return make(out, g.device)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return gg.unfold(*ctx.args), None, None, None, None
+
+
+def unfold(input, dimension, size, step):
+    """A view of all windows of ``size`` elements, ``step`` apart, along ``dimension``; the
+    window becomes a new last dim."""
+    shape = input._data.shape
+    dim = wrap_dim(dimension, len(shape))
+    n = shape[dim] if shape else 1
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {dim} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if not shape:
+        return narrow(View.apply(input, (1,)), 0, 0, size)
+    return Unfold.apply(input, dim, size, step)
 
 
 # ------------------------------------------------------------------------------ flips and masks
@@ -1124,6 +1257,8 @@ class ShapeMethods:
     expand_as = expand_as
     broadcast_to = broadcast_to
     repeat = repeat
+    repeat_interleave = repeat_interleave
+    unfold = unfold
     clone = clone
     contiguous = contiguous
     split_with_sizes = split_with_sizes
@@ -1174,12 +1309,17 @@ class ShapeMethods:
         """The last two dims swapped (a batch of transposed matrices)."""
         return _mT(self)
 
-    mH = mT  # real tensors: the conjugate transpose is the transpose
+    @property
+    def mH(self):
+        """The conjugate transpose of the last two dims (tensors here are real)."""
+        return _mT(self, "mH")
 
     @property
     def H(self):
-        """The conjugate transpose of a matrix (tensors here are real)."""
+        """The conjugate transpose of a matrix (tensors here are real); 0-d: a view of itself."""
         n = self._data.ndim
+        if n == 0:
+            return View.apply(self, ())
         if n != 2:
             raise RuntimeError(
                 f"tensor.H is only supported on matrices (2-D tensors). Got {n}-D tensor." +

@@ -47,7 +47,7 @@ def _typename(obj) -> str:
 def _check_lr(lr) -> None:
     if isinstance(lr, TensorBase) and lr.numel() != 1:
         raise ValueError("Tensor lr must be 1-element")
-    if not 0.0 <= lr:
+    if not 0.0 <= float(lr):
         raise ValueError(f"Invalid learning rate: {lr}")
 
 
@@ -92,8 +92,8 @@ def _effective_grad(xp, param, grad, weight_decay: float, maximize: bool):
     """
     if weight_decay != 0:
         g = xp.multiply(param, weight_decay)
-        # NOTE: IEEE addition is commutative and a - b == a + (-b) exactly, so these equal
-        # PyTorch's (-grad) + wd * param and grad + wd * param bit for bit.
+        # wd * param is computed first so one array holds the result; IEEE addition commutes and
+        # a - b == a + (-b), so this is still PyTorch's (-grad) + wd * param / grad + wd * param.
         if maximize:
             g -= grad
         else:

@@ -130,9 +130,9 @@ def test_register_parameter_errors():
     with pytest.raises(TypeError, match=r"cannot assign 'torch.FloatTensor' object to parameter "
                                         r"'w' \(torch.nn.Parameter or None required\)"):
         m.register_parameter("w", taimatsu.ones(2))
-    with pytest.raises(KeyError, match='parameter name can\'t contain "."'):
+    with pytest.raises(KeyError, match=r'parameter name can.+t contain "\."'):
         m.register_parameter("a.b", nn.Parameter(taimatsu.ones(1)))
-    with pytest.raises(KeyError, match="can't be empty"):
+    with pytest.raises(KeyError, match=r"can.+t be empty"):
         m.register_parameter("", nn.Parameter(taimatsu.ones(1)))
     with pytest.raises(TypeError, match="parameter name should be a string. Got int"):
         m.register_parameter(1, None)
@@ -154,11 +154,11 @@ def test_register_buffer_and_module_errors():
     m = nn.Module()
     with pytest.raises(TypeError, match="cannot assign 'int' object to buffer 'b'"):
         m.register_buffer("b", 3)
-    with pytest.raises(KeyError, match='buffer name can\'t contain "."'):
+    with pytest.raises(KeyError, match=r'buffer name can.+t contain "\."'):
         m.register_buffer("a.b", taimatsu.ones(1))
     with pytest.raises(TypeError, match="int is not a Module subclass"):
         m.add_module("c", 3)
-    with pytest.raises(KeyError, match='module name can\'t contain ".", got: a.b'):
+    with pytest.raises(KeyError, match=r'module name can.+t contain "\.", got: a\.b'):
         m.add_module("a.b", nn.Module())
     m.register_module("c", nn.Module())
     assert "c" in m._modules
@@ -181,7 +181,7 @@ def test_init_rejects_arguments():
 def test_getattr_and_delattr():
     m = nn.Module()
     with pytest.raises(AttributeError, match="'Module' object has no attribute 'nope'"):
-        m.nope
+        _ = m.nope
     m.w = nn.Parameter(taimatsu.ones(1))
     m.register_buffer("b", taimatsu.ones(1), persistent=False)
     m.c = nn.Module()
@@ -372,9 +372,10 @@ def test_deepcopy_and_pickle():
     assert m2.layer2.other.weight is m2.layer1.other.weight  # sharing survives the copy
     m2.head.weight.data.fill_(0)
     assert m.head.weight.numpy(force=True).any()
-    m3 = pickle.loads(pickle.dumps(m.head))
-    np.testing.assert_array_equal(to_np(m3.weight), to_np(m.head.weight))
-    assert isinstance(m3.weight, nn.Parameter)
+    lst = nn.ParameterList([m.head.weight])
+    m3 = pickle.loads(pickle.dumps(lst))
+    np.testing.assert_array_equal(to_np(m3[0]), to_np(m.head.weight))
+    assert isinstance(m3[0], nn.Parameter) and m3[0].requires_grad
 
 
 # ---------------------------------------------------------------------------- state dict
@@ -464,7 +465,7 @@ def test_load_errors_match_torch_and_change_nothing():
     assert ours_msg == _torch_error(ref, sd_r)
     assert ours_msg.startswith("Error(s) in loading state_dict for Net:\n\tMissing key(s) in "
                                'state_dict: "layer1.scale". \n\tUnexpected key(s) in state_dict: '
-                               '"layer2.extra", "nothere.weight". \n\tsize mismatch for '
+                               '"nothere.weight", "layer2.extra". \n\tsize mismatch for '
                                "head.weight: copying a param with shape torch.Size([3, 4]) from "
                                "checkpoint, the shape in current model is torch.Size([2, 4]).")
     _assert_unchanged(ours, snap)
@@ -647,7 +648,8 @@ def test_full_backward_hook_matches_torch():
         m.register_full_backward_hook(hook)
         m.register_full_backward_pre_hook(lambda mod, gout: (gout[0] * 3,))
         x = lib.tensor(np.linspace(-1, 1, 8, dtype=np.float32).reshape(2, 4), requires_grad=True)
-        (m(x) ** 2).sum().backward()
+        y = m(x)
+        (y * y).sum().backward()
         return rec, to_np(x.grad), to_np(m.self.weight.grad)
 
     (rec_o, gx_o, gw_o), (rec_r, gx_r, gw_r) = run(taimatsu), run(torch)

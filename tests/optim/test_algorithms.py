@@ -205,3 +205,14 @@ def test_repr_matches_pytorch(name):
                                     "lr": 0.5}]
     assert repr(make(taimatsu, name, groups, kwargs)) == repr(make(torch, name, groups_ref,
                                                                    kwargs))
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop"])
+def test_tensor_lr_equals_float_lr(name, device):
+    """A 1-element tensor ``lr`` (as PyTorch allows) gives the same steps as the float."""
+    runs = []
+    for lr in (0.05, taimatsu.tensor(0.05, dtype=taimatsu.float64)):
+        prob = Problem(taimatsu, device=device)
+        prob.train(make(taimatsu, name, prob.params, {"lr": lr}), steps=5)
+        runs.append(prob.values())
+    assert_close(runs[0], runs[1], rtol=0)

@@ -12,7 +12,7 @@ from ..._tensor import Tensor
 from ..parameter import Parameter
 from .module import Module, _addindent, _typename
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+__all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequential"]
 
 
 def _abs_index(idx, size: int) -> int:
@@ -74,14 +74,16 @@ class Sequential(Module):
 
     def __add__(self, other) -> Sequential:
         if not isinstance(other, Sequential):
-            raise ValueError("add operator supports only objects of Sequential class, but "
-                             f"{type(other)} is given.")
+            raise ValueError(  # noqa: TRY004 - PyTorch's exception type
+                f"add operator supports only objects of Sequential class, but {type(other)} is "
+                "given.")
         return Sequential(*self, *other)
 
-    def __iadd__(self, other) -> Sequential:
+    def __iadd__(self, other):
         if not isinstance(other, Sequential):
-            raise ValueError("add operator supports only objects of Sequential class, but "
-                             f"{type(other)} is given.")
+            raise ValueError(  # noqa: TRY004 - PyTorch's exception type
+                f"add operator supports only objects of Sequential class, but {type(other)} is "
+                "given.")
         return self.extend(other)
 
     def _check_factor(self, other) -> None:
@@ -96,7 +98,7 @@ class Sequential(Module):
 
     __rmul__ = __mul__
 
-    def __imul__(self, other: int) -> Sequential:
+    def __imul__(self, other: int):
         self._check_factor(other)
         return self.extend(list(self) * (other - 1))
 
@@ -116,7 +118,7 @@ class Sequential(Module):
 
     def insert(self, index: int, module: Module) -> Sequential:
         if not isinstance(module, Module):
-            raise AssertionError(f"module should be of type: {Module}")
+            raise AssertionError(f"module should be of type: {Module}")  # noqa: TRY004 - as PyTorch
         n = len(self._modules)
         if not -n <= index <= n:
             raise IndexError(f"Index out of range: {index}")
@@ -163,7 +165,7 @@ class ModuleList(Module):
     def __iter__(self):
         return iter(self._modules.values())
 
-    def __iadd__(self, modules) -> ModuleList:
+    def __iadd__(self, modules):
         return self.extend(modules)
 
     def __add__(self, other) -> ModuleList:
@@ -317,7 +319,7 @@ class ParameterList(Module):
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
-    def __iadd__(self, parameters) -> ParameterList:
+    def __iadd__(self, parameters):
         return self.extend(parameters)
 
     def append(self, value) -> ParameterList:
@@ -407,7 +409,7 @@ class ParameterDict(Module):
         return k, self.pop(k)
 
     def get(self, key: str, default=None):
-        return self[key] if key in self else default
+        return self[key] if key in self else default  # noqa: SIM401 - this *is* get()
 
     def fromkeys(self, keys, default=None) -> ParameterDict:
         return ParameterDict((k, default) for k in keys)
@@ -444,6 +446,6 @@ class ParameterDict(Module):
         out.update(self)
         return out
 
-    def __ior__(self, other) -> ParameterDict:
+    def __ior__(self, other):
         self.update(other)
         return self

@@ -44,8 +44,6 @@ class Unflatten(Module):
 
     def __init__(self, dim: int, unflattened_size) -> None:
         super().__init__()
-        if not isinstance(dim, int):
-            raise TypeError("invalid argument type for dim parameter")
         _require_tuple_int(unflattened_size)
         self.dim = dim
         self.unflattened_size = unflattened_size

@@ -106,7 +106,7 @@ class _BackwardHookState:
     """Per-call state shared by the two identity nodes that surround a module with backward
     hooks: the output node records ``grad_output``, the input node calls the hooks."""
 
-    __slots__ = ("module", "hooks", "pre_hooks", "n_inputs", "input_index", "grad_outputs")
+    __slots__ = ("grad_outputs", "hooks", "input_index", "module", "n_inputs", "pre_hooks")
 
     def __init__(self, module, hooks, pre_hooks, n_inputs):
         self.module, self.hooks, self.pre_hooks = module, hooks, pre_hooks
@@ -184,17 +184,17 @@ def _wrap_tensors(fn, state, values, is_input):
     seq = (values,) if single else values
     index = [i for i, v in enumerate(seq) if isinstance(v, Tensor) and
              (v.requires_grad or not is_input)]
-    if is_input:
-        if not any(seq[i].requires_grad for i in index):
-            return values
-        state.input_index = index
     if not index:
         return values
+    if is_input:
+        state.input_index = index
     out = fn.apply(state, *(seq[i] for i in index))
     new = list(seq)
     for i, t in zip(index, out):
         new[i] = t
-    return new[0] if single else type(seq)(new) if isinstance(seq, tuple) else tuple(new)
+    if single:
+        return new[0]
+    return type(seq)(*new) if hasattr(seq, "_fields") else tuple(new)  # namedtuples too
 
 
 class Module:
@@ -227,7 +227,7 @@ class Module:
         if not self.call_super_init and args:
             raise TypeError(f"{type(self).__name__}.__init__() takes 1 positional argument but "
                             f"{len(args) + 1} were given")
-        # Written through object.__setattr__: our __setattr__ needs these dicts to exist.
+        # Written straight into __dict__: our __setattr__ reads these dicts, so they come first.
         d = self.__dict__
         d["training"] = True
         d["_parameters"] = {}
@@ -299,7 +299,7 @@ class Module:
                             hook(self, args, kwargs, None)
                         else:
                             hook(self, args, None)
-                    except Exception as e:
+                    except Exception as e:  # noqa: BLE001 - reported, the forward error wins
                         warnings.warn("forward hook with ``always_call=True`` raised an exception "
                                       f"that was silenced as another error was raised in forward: "
                                       f"{e}", stacklevel=2)
@@ -442,7 +442,8 @@ class Module:
                 raise AttributeError(mod._get_name() + " has no attribute `" + item + "`")
             mod = getattr(mod, item)
             if not isinstance(mod, Module):
-                raise AttributeError("`" + item + "` is not an nn.Module")
+                raise AttributeError(  # noqa: TRY004 - PyTorch's exception type
+                    "`" + item + "` is not an nn.Module")
         return mod
 
     def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
@@ -452,7 +453,8 @@ class Module:
         parent_path, _, name = target.rpartition(".")
         parent = self.get_submodule(parent_path)
         if not isinstance(module, Module):
-            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+            raise ValueError(  # noqa: TRY004 - PyTorch's exception type
+                f"`module` is not an nn.Module, found {type(module)}")
         if strict and not hasattr(parent, name):
             raise AttributeError(parent._get_name() + " has no attribute `" + name + "`")
         if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
@@ -467,7 +469,8 @@ class Module:
             raise AttributeError(mod._get_name() + " has no attribute `" + name + "`")
         param = getattr(mod, name)
         if not isinstance(param, Parameter):
-            raise AttributeError("`" + name + "` is not an nn.Parameter")
+            raise AttributeError(  # noqa: TRY004 - PyTorch's exception type
+                "`" + name + "` is not an nn.Parameter")
         return param
 
     def get_buffer(self, target: str) -> Tensor:
@@ -642,7 +645,8 @@ class Module:
     def train(self, mode: bool = True) -> Module:
         """Set training mode (affects Dropout, BatchNorm, ...) here and in all children."""
         if not isinstance(mode, bool):
-            raise ValueError("training mode is expected to be boolean")
+            raise ValueError(  # noqa: TRY004 - PyTorch's exception type
+                "training mode is expected to be boolean")
         self.training = mode
         for module in self.children():
             module.train(mode)
@@ -786,7 +790,7 @@ class Module:
         if destination is None:
             destination = OrderedDict()
             destination._metadata = OrderedDict()
-        local_metadata = dict(version=self._version)
+        local_metadata = {"version": self._version}
         if hasattr(destination, "_metadata"):
             destination._metadata[prefix[:-1]] = local_metadata
         for hook in self._state_dict_pre_hooks.values():
@@ -839,7 +843,7 @@ class Module:
             if not assign:
                 try:  # convert now, so a failure is reported before anything is written
                     value = value.to(device=param.device, dtype=param.dtype)
-                except Exception as ex:
+                except Exception as ex:  # noqa: BLE001 - any failure is reported per key
                     error_msgs.append(
                         f'While copying the parameter named "{key}", whose dimensions in the '
                         f"model are {param.shape} and whose dimensions in the checkpoint are "
@@ -958,5 +962,4 @@ def _copy_entry(entry) -> None:
         setattr(module, name, value)
         return
     with no_grad():
-        current._data[...] = value._data
-        current._bump_version()
+        current.copy_(value)

@@ -7,13 +7,14 @@ synchronises with a GPU unless ``error_if_nonfinite`` asks for the norm's value.
 from __future__ import annotations
 
 import math
+import warnings
 
 from ... import backend
 from ..._tensor import Tensor
 from ..._tensor_base import make
 from ...creation import tensor as _tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
 
 
 def _as_list(tensors) -> list:
@@ -24,6 +25,9 @@ def _vector_norm(xp, a, p: float):
     """The ``p``-norm of array ``a`` seen as a vector, as a 0-d array of ``a``'s dtype."""
     a = a.reshape(-1)
     if a.size == 0:
+        if math.isinf(p):
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {p} norm on an empty "
+                               "tensor because the operation does not have an identity")
         return xp.zeros((), a.dtype)
     if p == 2:
         return xp.sqrt(xp.vdot(a, a))
@@ -68,9 +72,11 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm: Tensor, forea
         return
     # Kept as a device array (no .item()): clamping on the device avoids a host sync.
     coef = total_norm.xp.minimum(float(max_norm) / (total_norm._data + 1e-6), 1.0)
-    for g in grads:
-        g._data *= backend.to_device(coef, total_norm.device, g.device)
-        g._bump_version()
+    with warnings.catch_warnings():  # a non-finite norm gives NaN gradients, as in PyTorch
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for g in grads:
+            g._data *= backend.to_device(coef, total_norm.device, g.device)
+            g._bump_version()
 
 
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
