@@ -336,10 +336,10 @@ def _fill_fast(t, value):
     t._data[...] = v
 
 
-def _draw_(self, draw):
+def _draw_(self, draw, generator=None):
     """Overwrite ``self`` with ``draw(rng, shape)``: no history, as PyTorch's random fills."""
     _check_inplace_allowed(self)
-    rng = generator_for(self.device).rng
+    rng = generator_for(self.device, generator).rng
     self._data[...] = draw(rng, self._data.shape)
     self._bump_version()
     return self
@@ -360,22 +360,22 @@ class CreationMethods:
         return self.fill_(0)
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
-        return _draw_(self, lambda rng, s: rng.standard_normal(s) * std + mean)
+        return _draw_(self, lambda rng, s: rng.standard_normal(s) * std + mean, generator)
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
-        return _draw_(self, lambda rng, s: rng.random(s) * (b - a) + a)
+        return _draw_(self, lambda rng, s: rng.random(s) * (b - a) + a, generator)
 
     def exponential_(self, lambd=1.0, *, generator=None):
-        return _draw_(self, lambda rng, s: rng.exponential(1.0 / lambd, s))
+        return _draw_(self, lambda rng, s: rng.exponential(1.0 / lambd, s), generator)
 
     def bernoulli_(self, p=0.5, *, generator=None):
         return _draw_(self, lambda rng, s: rng.random(s) < (p._data if isinstance(
-            p, TensorBase) else p))
+            p, TensorBase) else p), generator)
 
     def random_(self, from_=0, to=None, *, generator=None):
         hi = to if to is not None else (2 ** 24 if self._data.dtype.kind == "f" else
                                         np.iinfo(self._data.dtype).max)
-        return _draw_(self, lambda rng, s: rng.integers(from_, hi, s))
+        return _draw_(self, lambda rng, s: rng.integers(from_, hi, s), generator)
 
     def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
         return tensor(data, dtype=dtype or self.dtype, device=device or self.device,

@@ -12,7 +12,7 @@ import warnings
 from .. import backend
 from .._tensor_base import make
 from ..autograd.function import Function, apply_inplace
-from ..dtypes import legacy_name
+from ..dtypes import int64, legacy_name, uint8
 from ..ops import elementwise as _ew
 from ..ops import linalg as _la
 from ..ops import reduce as _red
@@ -433,37 +433,58 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weigh
 
 
 # ---------------------------------------------------------------- class-index losses
+def _class_axis_shape(shape, axis):
+    """``shape`` with a size-1 class axis inserted at ``axis`` (targets -> input layout)."""
+    return shape[:axis] + (1,) + shape[axis:]
+
+
 class NllLoss(Function):
-    """``-input[n, index[n], ...] * coef[n, ...]`` per element; ``index`` is -1 where ignored."""
+    """Gather: ``-x[n, index[n], ...] * coef[n, ...]``, exactly 0 where ``index`` is -1 (ignored).
+
+    Its gradient is the scatter :class:`NllLossGrad`, whose gradient is this gather again, so
+    every order of derivative is exact.
+    """
 
     @staticmethod
     def forward(ctx, x, index, coef):
-        xp, a = x.xp, x._data
+        xp, a, i = x.xp, x._data, index._data
         axis = 0 if a.ndim == 1 else 1
-        idx = xp.expand_dims(index._data, axis)
-        picked = xp.take_along_axis(a, xp.maximum(idx, 0), axis=axis).squeeze(axis)
-        # Ignored targets give exactly 0, even where the input is -inf there.
-        out = -xp.where(index._data >= 0, picked, 0) * coef._data
+        safe = xp.maximum(i, 0).reshape(_class_axis_shape(i.shape, axis))
+        picked = xp.take_along_axis(a, safe, axis=axis).reshape(i.shape)
         ctx.save_for_backward(index, coef)
-        ctx.meta = (a.shape, axis)
-        return make(out, x.device)
+        ctx.shape = a.shape
+        # where, not a product with coef: an ignored target must give 0 even if x is -inf there.
+        return make(-xp.where(i >= 0, picked, 0) * coef._data, x.device)
 
     @staticmethod
     def backward(ctx, g):
         index, coef = ctx.saved_tensors
-        shape, axis = ctx.meta
-        xp, dev = index.xp, index.device
-        idx = xp.expand_dims(index._data, axis)
-        classes = xp.arange(shape[axis]).reshape([-1 if i == axis else 1 for i in range(len(shape))])
-        # Linear in g: -coef * g at each target's class. The where keeps ignored targets at
-        # exactly 0 even when g is inf or nan (an all-ignored mean divides by zero).
-        neg_coef = make(-xp.expand_dims(coef._data, axis), dev)
-        return _ew.where(make(idx == classes, dev), g.reshape(idx.shape) * neg_coef, 0.0), None, None
+        return NllLossGrad.apply(g, index, coef, ctx.shape), None, None
+
+
+class NllLossGrad(Function):
+    """Scatter: a ``shape``-sized zero tensor holding ``-g * coef`` at each target's class."""
+
+    @staticmethod
+    def forward(ctx, g, index, coef, shape):
+        xp, i = g.xp, index._data
+        axis = 0 if len(shape) == 1 else 1
+        classes = xp.arange(shape[axis]).reshape([-1 if d == axis else 1 for d in range(len(shape))])
+        # Ignored targets stay exactly 0 even when g is inf or nan (an all-ignored mean is 0/0).
+        vals = -xp.where(i >= 0, g._data, 0) * coef._data
+        lay = _class_axis_shape(i.shape, axis)
+        ctx.save_for_backward(index, coef)
+        return make(xp.where(i.reshape(lay) == classes, vals.reshape(lay), 0), g.device)
+
+    @staticmethod
+    def backward(ctx, gg):
+        index, coef = ctx.saved_tensors
+        return NllLoss.apply(gg, index, coef), None, None, None
 
 
 def _nll(input, target, weight, ignore_index: int):
-    """Unreduced NLL and its per-element weights ``w[target]`` (0 where ignored), after
-    PyTorch's shape, dtype and range checks."""
+    """Unreduced NLL after PyTorch's shape, dtype and range checks, and the weights that
+    normalise its mean: ``w[target]`` per element (0 where ignored), or None for a plain mean."""
     nd = input.dim()
     if nd < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {nd})")
@@ -485,24 +506,25 @@ def _nll(input, target, weight, ignore_index: int):
     if weight is not None and (weight.dim() != 1 or weight.numel() != n_classes):
         raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or "
                            f"no classes but got weight tensor of shape: {list(weight.shape)}")
-    t = target._data
-    if t.dtype.name not in ("int64", "uint8"):
+    if target.dtype is not int64 and target.dtype is not uint8:
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
-                           f"{legacy_name(t.dtype)}")
-    xp = input.xp
-    t = t.astype(xp.int64, copy=False)
+                           f"{legacy_name(target._data.dtype)}")
+    xp, dev = input.xp, input.device
+    t = target._data.astype(xp.int64, copy=False)
     kept = t != ignore_index
-    bad = kept & ((t < 0) | (t >= n_classes))
+    index = xp.where(kept, t, -1)
+    # As unsigned, negative targets are huge: one comparison finds both kinds of out-of-range.
+    bad = kept & (t.astype(xp.uint64) >= n_classes)
     if bad.any():
         raise IndexError(f"Target {int(t[bad].ravel()[0])} is out of bounds.")
-    index = xp.where(kept, t, -1)
     dt = input._data.dtype
     if weight is None:
         coef = kept.astype(dt)
+        norm = None if kept.all() else coef
     else:
-        coef = xp.where(kept, weight._data.astype(dt, copy=False)[xp.maximum(index, 0)], 0)
-    coef = make(coef, input.device)
-    return NllLoss.apply(input, make(index, input.device), coef), coef
+        coef = norm = xp.where(kept, weight._data.astype(dt, copy=False)[xp.maximum(index, 0)], 0)
+    loss = NllLoss.apply(input, make(index, dev), make(coef, dev))
+    return loss, None if norm is None else make(norm, dev)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
@@ -512,8 +534,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     ``'mean'`` divides by the summed ``weight`` of the non-ignored targets.
     """
     reduction = _reduction(size_average, reduce, reduction)
-    loss, coef = _nll(input, target, weight, ignore_index)
-    return _reduce(loss, reduction, coef)
+    loss, norm = _nll(input, target, weight, ignore_index)
+    return _reduce(loss, reduction, norm)
 
 
 def _class_view(weight, input, class_dim: int):
@@ -536,8 +558,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     if label_smoothing > 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     logp = log_softmax(input, class_dim)
-    loss, coef = _nll(logp, target, weight, ignore_index)
-    loss = _reduce(loss, reduction, coef)
+    loss, norm = _nll(logp, target, weight, ignore_index)
+    loss = _reduce(loss, reduction, norm)
     if label_smoothing <= 0:
         return loss
     # The smoothing term: minus the (weighted) sum of log-probabilities over classes, zero for
@@ -545,7 +567,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     wlogp = logp if weight is None else logp * _class_view(weight, input, class_dim)
     smooth = _ew.where(target != ignore_index, -wlogp.sum(class_dim), 0.0)
     n_classes = input.shape[class_dim]
-    return loss * (1 - label_smoothing) + _reduce(smooth, reduction, coef) * (
+    return loss * (1 - label_smoothing) + _reduce(smooth, reduction, norm) * (
         label_smoothing / n_classes)
 
 

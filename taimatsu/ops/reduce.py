@@ -9,6 +9,7 @@ again; masks and one-hots that are constant almost everywhere enter them as cons
 from __future__ import annotations
 
 import builtins
+import warnings
 from collections import namedtuple
 from types import SimpleNamespace
 
@@ -518,19 +519,29 @@ class Std(Function):
         return _over_dof(gs * (x - x.mean(dims, keepdim=True)), ctx.dof), None, None, None
 
 
+def _var_args(name, input, dim, unbiased, correction):
+    """Checked (dims, correction) for var/std, warning as PyTorch does when no degree of
+    freedom is left."""
+    _check_float("std and var", input)
+    dim, c = _correction(dim, unbiased, correction)
+    shape = input._data.shape
+    dims = _dims(dim, len(shape))
+    if _numel(shape, dims) - c <= 0:
+        warnings.warn(
+            f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+            "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3)
+    return dims, c
+
+
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over ``dim`` with ``correction`` (default 1: Bessel's) subtracted from the count;
     the legacy ``unbiased`` flag means correction 1 (True) or 0 (False)."""
-    _check_float("std and var", input)
-    dim, c = _correction(dim, unbiased, correction)
-    return Var.apply(input, _dims(dim, input._data.ndim), c, keepdim)
+    return Var.apply(input, *_var_args("var", input, dim, unbiased, correction), keepdim)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation over ``dim``; ``correction``/``unbiased`` as in :func:`var`."""
-    _check_float("std and var", input)
-    dim, c = _correction(dim, unbiased, correction)
-    return Std.apply(input, _dims(dim, input._data.ndim), c, keepdim)
+    return Std.apply(input, *_var_args("std", input, dim, unbiased, correction), keepdim)
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -834,16 +845,13 @@ def log_softmax(input, dim, dtype=None):
 
 
 # ---------------------------------------------------------------------------- sorting
-def _order(xp, a, dim, descending, stable=True):
-    """Argsort of ``a`` (at least 1-d) along ``dim``; NaN counts as the largest value."""
-    kind = "stable" if stable else None
+def _order(xp, a, dim, descending):
+    """Stable argsort of ``a`` (at least 1-d) along ``dim``; NaN counts as the largest value."""
     if not descending:
-        return xp.argsort(a, axis=dim, kind=kind)
-    if not stable:
-        return xp.flip(xp.argsort(a, axis=dim), dim)
+        return xp.argsort(a, axis=dim, kind="stable")
     # Sort the reversed array and reverse the answer: descending, with equal values still in
     # their original order (and NaN, last when ascending, first).
-    r = xp.argsort(xp.flip(a, dim), axis=dim, kind=kind)
+    r = xp.argsort(xp.flip(a, dim), axis=dim, kind="stable")
     return (a.shape[dim] - 1) - xp.flip(r, dim)
 
 
@@ -861,18 +869,22 @@ def _take(input, dim, order):
 
 
 def sort(input, dim=-1, descending=False, stable=False):
-    """(values, indices) sorted along ``dim``; ``stable`` keeps equal values in their order."""
+    """(values, indices) sorted along ``dim``.
+
+    Always stable (equal values keep their order), whatever ``stable`` says: PyTorch's CPU
+    sort is too in practice, so tie order matches it.
+    """
     a = input._data
     d = wrap_dim(dim, a.ndim)
-    order = _order(input.xp, _as_1d(a), d, descending, stable)
+    order = _order(input.xp, _as_1d(a), d, descending)
     return return_types.sort(*_take(input, d, order))
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
-    """Indices that sort ``input`` along ``dim``."""
+    """Indices that sort ``input`` along ``dim`` (stably, as :func:`sort`)."""
     a = input._data
     d = wrap_dim(dim, a.ndim)
-    order = _order(input.xp, _as_1d(a), d, descending, stable).reshape(a.shape)
+    order = _order(input.xp, _as_1d(a), d, descending).reshape(a.shape)
     return make(order.astype(int64.np, copy=False), input.device)
 
 

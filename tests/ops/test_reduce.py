@@ -19,6 +19,9 @@ except ImportError:
 
 INF = float("inf")
 
+# Both libraries warn about var/std with no degrees of freedom left; test_var_warns checks ours.
+pytestmark = pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0:UserWarning")
+
 
 def distinct(*shape, seed=0):
     """float32 data without ties (so max/sort gradients are unambiguous), away from zero."""
@@ -216,12 +219,21 @@ def test_std_gradient_is_zero_for_constant_input(device):
     compare(lambda T, t: t.std(1), np.ones((2, 3), np.float32), device=device)
 
 
+def test_var_warns_without_degrees_of_freedom(device):
+    x = taimatsu.ones(3, 1, device=device)
+    with pytest.warns(UserWarning, match="var\\(\\): degrees of freedom is <= 0"):
+        x.var(1)
+    with pytest.warns(UserWarning, match="std\\(\\): degrees of freedom is <= 0"):
+        taimatsu.std(x, correction=3)
+
+
 @needs_torch
 def test_var_degenerate_degrees_of_freedom(device):
     x = distinct(3, 1)
-    compare(lambda T, t: t.var(1), x, device=device, grad=False)
-    compare(lambda T, t: T.var(t, correction=5), x, device=device, grad=False)
-    compare(lambda T, t: t.std(0, correction=3), x, device=device, grad=False)
+    for fn in (lambda T, t: t.var(1), lambda T, t: T.var(t, correction=5),
+               lambda T, t: t.std(0, correction=3), lambda T, t: t.std(1),
+               lambda T, t: T.var(t, 0, correction=3)):
+        compare(fn, x, device=device)
 
 
 def test_second_order_through_softmax_and_var(device):
@@ -321,7 +333,7 @@ def test_integer_and_bool_inputs(device):
         for fn in (lambda T, t: t.sum(), lambda T, t: T.sum(t, 1), lambda T, t: t.prod(0),
                    lambda T, t: t.cumsum(1), lambda T, t: T.cumprod(t, 0), lambda T, t: t.all(),
                    lambda T, t: T.any(t, 0), lambda T, t: t.max(), lambda T, t: t.amin(1),
-                   lambda T, t: t.count_nonzero(), lambda T, t: t.max(1), lambda T, t: t.sort(1, stable=True),
+                   lambda T, t: t.count_nonzero(), lambda T, t: t.max(1), lambda T, t: t.sort(dim=1, stable=True),
                    lambda T, t: t.mean(dtype=T.float64), lambda T, t: t.sum(dtype=T.float32),
                    lambda T, t: T.logsumexp(t, 1) if t.dtype != T.bool else t.sum()):
             compare(fn, a, device=device)
