@@ -19,7 +19,7 @@ class TensorBase:
 
     __slots__ = (
         "_data", "device", "requires_grad", "grad", "grad_fn", "_output_nr", "_version",
-        "_base", "_view_fn", "_hooks", "_retains_grad", "__weakref__",
+        "_base", "_view_fn", "_view_version", "_hooks", "_retains_grad", "__weakref__",
     )
 
     # -- cheap metadata, read straight off the array --
@@ -63,6 +63,7 @@ class TensorBase:
         any tensor shaped like the root base, which autograd needs for in-place writes."""
         t = make(arr, self.device)
         t._version = self._version
+        t._view_version = self._version[0]  # its history is current as of this version
         base = self._base
         if base is None:
             t._base, t._view_fn = self, view_fn
@@ -95,6 +96,7 @@ def make(arr, device, requires_grad: bool = False):
     t._version = [0]
     t._base = None
     t._view_fn = None
+    t._view_version = 0
     t._hooks = None
     t._retains_grad = False
     return t

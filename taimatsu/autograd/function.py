@@ -131,8 +131,11 @@ class Function:
         ctx = cls.__new__(cls)
         if _state.enabled:
             for a in args:
-                if isinstance(a, TensorBase) and a.requires_grad:
-                    return ctx._apply_recording(args)
+                if isinstance(a, TensorBase):
+                    if a._base is not None and a._version[0] != a._view_version:
+                        refresh_view(a)
+                    if a.requires_grad:
+                        return ctx._apply_recording(args)
         # Fast path: nothing to record, so the node is a throwaway ctx.
         ctx.needs_input_grad = (False,) * len(args)
         return cls.forward(ctx, *args)
@@ -365,6 +368,11 @@ def check_inplace_result(target, dtype, shape) -> None:
     """Raise PyTorch's errors when a result of ``dtype``/``shape`` cannot be written into
     ``target`` (checked before anything is written)."""
     dst = target._data
+    if not getattr(dst.flags, "writeable", True):  # NumPy's broadcast (expanded) views
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation."
+        )
     if dtype != dst.dtype and not target.xp.can_cast(dtype, dst.dtype, "same_kind"):
         raise RuntimeError(
             f"result type {legacy_name(dtype)} can't be cast to the desired output type "
@@ -420,6 +428,27 @@ def rebase_view(view, result) -> None:
         new_base = CopySlices.apply(old, result, view_fn)
         base.grad_fn, base._output_nr, base.requires_grad = new_base.grad_fn, 0, True
         regen = view_fn(new_base)
+    finally:
+        _state.enabled = prev
+    view.grad_fn, view._output_nr, view.requires_grad = regen.grad_fn, regen._output_nr, True
+    view._view_version = view._version[0]
+
+
+def refresh_view(view) -> None:
+    """Rebuild a view's history from its base after the base (or another view of it) was
+    written in place: the view's values changed, so its old history is stale."""
+    base = view._base
+    view._view_version = view._version[0]
+    if not base.requires_grad:
+        return
+    src = base._alias()
+    src.grad_fn, src._output_nr, src.requires_grad = base.grad_fn, base._output_nr, True
+    if base.grad_fn is None:  # a leaf base: the edge must point at the leaf itself
+        src = base
+    prev = _state.enabled
+    _state.enabled = True
+    try:
+        regen = view._view_fn(src)
     finally:
         _state.enabled = prev
     view.grad_fn, view._output_nr, view.requires_grad = regen.grad_fn, regen._output_nr, True

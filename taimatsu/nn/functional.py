@@ -496,8 +496,11 @@ def _nll(input, target, weight, ignore_index: int):
     if nd <= 2:
         if len(tshape) > 1:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-        if not (nd == 1 and not tshape) and ishape[0] != tshape[0]:
-            raise RuntimeError(f"size mismatch (got input: {ishape}, target: {tshape})")
+        if nd == 1 and tshape:  # one unbatched sample may carry its target as shape (1,)
+            if tshape[0] != 1:
+                raise RuntimeError(f"For 1D input, 1D target must have size 1, but got target "
+                                    f"size: {tshape[0]}")
+            target = target.reshape(())
     elif nd == 4 and tshape[1:] != ishape[2:]:
         raise RuntimeError(f"size mismatch (got input: {ishape} , target: {tshape}")
     elif tshape[1:] != ishape[2:]:
@@ -559,13 +562,14 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     logp = log_softmax(input, class_dim)
     loss, norm = _nll(logp, target, weight, ignore_index)
+    loss_shape = loss.shape
     loss = _reduce(loss, reduction, norm)
     if label_smoothing <= 0:
         return loss
     # The smoothing term: minus the (weighted) sum of log-probabilities over classes, zero for
     # ignored targets, normalised like the NLL term.
     wlogp = logp if weight is None else logp * _class_view(weight, input, class_dim)
-    smooth = _ew.where(target != ignore_index, -wlogp.sum(class_dim), 0.0)
+    smooth = _ew.where(target.reshape(loss_shape) != ignore_index, -wlogp.sum(class_dim), 0.0)
     n_classes = input.shape[class_dim]
     return loss * (1 - label_smoothing) + _reduce(smooth, reduction, norm) * (
         label_smoothing / n_classes)

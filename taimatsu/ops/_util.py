@@ -21,7 +21,8 @@ def wrap_dims(dim, ndim: int) -> tuple:
         return tuple(range(ndim))
     dims = tuple(wrap_dim(d, ndim) for d in ((dim,) if isinstance(dim, int) else dim))
     if len(set(dims)) != len(dims):
-        raise RuntimeError(f"dim {list(dim)} appears multiple times in the list of dims")
+        repeated = next(d for i, d in enumerate(dims) if d in dims[:i])
+        raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
     return tuple(sorted(dims)) if ndim else ()  # a 0-d tensor accepts dim 0/-1 and keeps its shape
 
 

@@ -108,7 +108,7 @@ def _check_float(name: str, x) -> None:
         raise RuntimeError(f"{name} only support floating point and complex dtypes")
 
 
-def _int64(dtype, a):
+def _acc_dtype(dtype, a):
     """PyTorch accumulates integer and bool sums/products in int64 unless told otherwise."""
     if dtype is None:
         return int64.np if a.dtype.kind in "bui" else None
@@ -130,7 +130,7 @@ class Sum(Function):
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum of elements over ``dim`` (int or tuple) or all of them; integers sum as int64."""
-    return Sum.apply(input, _dims(dim, input._data.ndim), keepdim, _int64(dtype, input._data))
+    return Sum.apply(input, _dims(dim, input._data.ndim), keepdim, _acc_dtype(dtype, input._data))
 
 
 class SumToSize(Function):
@@ -270,7 +270,7 @@ class Prod(Function):
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product of elements over ``dim`` or all of them; integers multiply as int64."""
-    return Prod.apply(input, _dims(dim, input._data.ndim), keepdim, _int64(dtype, input._data))
+    return Prod.apply(input, _dims(dim, input._data.ndim), keepdim, _acc_dtype(dtype, input._data))
 
 
 # ---------------------------------------------------------------------------- max, min
@@ -474,7 +474,7 @@ def _var(xp, a, dims, correction, keepdim):
 
 
 def _over_dof(t, dof):
-    """``t / dof`` for backward, ``dof`` unclamped as in PyTorch; with ``dof == 0`` the
+    """``t / dof`` for backward (``dof`` clamped at 0, as in PyTorch); with ``dof == 0`` the
     answer is inf (NaN where ``t`` is 0), made without NumPy's divide-by-zero warnings."""
     if dof:
         return t / dof
@@ -486,7 +486,7 @@ class Var(Function):
     def forward(ctx, x, dims, correction, keepdim):
         a = x._data
         ctx.meta = (a.shape, dims, keepdim)
-        ctx.dof = _numel(a.shape, dims) - correction
+        ctx.dof = builtins.max(0, _numel(a.shape, dims) - correction)
         ctx.save_for_backward(x)
         return make(_var(x.xp, a, dims, correction, keepdim), x.device)
 
@@ -503,7 +503,7 @@ class Std(Function):
     def forward(ctx, x, dims, correction, keepdim):
         a = x._data
         ctx.meta = (a.shape, dims, keepdim)
-        ctx.dof = _numel(a.shape, dims) - correction
+        ctx.dof = builtins.max(0, _numel(a.shape, dims) - correction)
         out = make(x.xp.sqrt(_var(x.xp, a, dims, correction, keepdim)), x.device)
         ctx.save_for_backward(x, out)
         return out
@@ -733,7 +733,7 @@ class ReverseCumsum(Function):
 
 def cumsum(input, dim, *, dtype=None):
     """Running sum along ``dim``; integers accumulate as int64."""
-    return Cumsum.apply(input, wrap_dim(dim, input._data.ndim), _int64(dtype, input._data))
+    return Cumsum.apply(input, wrap_dim(dim, input._data.ndim), _acc_dtype(dtype, input._data))
 
 
 class Cumprod(Function):
@@ -758,17 +758,17 @@ class Cumprod(Function):
         # are exact where there is no zero.)
         seen = zero.cumsum(axis=dim)
         shape = x._data.shape
+        first = (zero & (seen == 1)).reshape(shape)
         before = make((seen == 0).reshape(shape), dev)
-        first = make((zero & (seen == 1)).reshape(shape), dev)
         grad = before * (ReverseCumsum.apply(g * out, dim) / (x + make(zero.reshape(shape), dev)))
-        x1 = x * make(~(zero & (seen == 1)).reshape(shape), dev) + first
-        at_zero = first * ReverseCumsum.apply(g * cumprod(x1, dim), dim)
+        x1 = x * make(~first, dev) + make(first, dev)  # the first zero replaced by a constant 1
+        at_zero = make(first, dev) * ReverseCumsum.apply(g * cumprod(x1, dim), dim)
         return grad + at_zero, None, None
 
 
 def cumprod(input, dim, *, dtype=None):
     """Running product along ``dim``; integers accumulate as int64."""
-    return Cumprod.apply(input, wrap_dim(dim, input._data.ndim), _int64(dtype, input._data))
+    return Cumprod.apply(input, wrap_dim(dim, input._data.ndim), _acc_dtype(dtype, input._data))
 
 
 # ---------------------------------------------------------------------------- softmax

@@ -118,14 +118,18 @@ def test_legacy_size_average_and_reduce(device):
 
 
 # ---------------------------------------------------------------------------- NLL / cross entropy
-# (input shape, target shape): no batch, batch, K-dim (3-D, 4-D and 5-D inputs).
-CLASS_SHAPES = [((5,), ()), ((4, 5), (4,)), ((3, 5, 2), (3, 2)), ((2, 5, 3, 2), (2, 3, 2)),
+# (input shape, target shape): no batch (target 0-d or (1,)), batch, K-dim (3-D, 4-D, 5-D inputs).
+CLASS_SHAPES = [((5,), ()), ((5,), (1,)), ((4, 5), (4,)), ((3, 5, 2), (3, 2)), ((2, 5, 3, 2), (2, 3, 2)),
                 ((2, 5, 2, 1, 2), (2, 2, 1, 2))]
+
+
+def _shape_id(shapes):
+    return f"{len(shapes[0])}d-target{len(shapes[1])}d"
 
 
 def class_targets(tshape, ignore=None, seed=0):
     t = labels(*tshape, seed=seed)
-    if ignore is not None and t.ndim:
+    if ignore is not None and t.size > 1:  # keep one target at least (all ignored: nan mean)
         t.reshape(-1)[::3] = ignore
     return t
 
@@ -157,7 +161,7 @@ def _ignored(opts):
 
 
 @needs_torch
-@pytest.mark.parametrize("shapes", CLASS_SHAPES, ids=lambda s: f"{len(s[0])}d")
+@pytest.mark.parametrize("shapes", CLASS_SHAPES, ids=_shape_id)
 @pytest.mark.parametrize("option", CE_OPTIONS)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_cross_entropy_matches_torch(shapes, option, reduction, device):
@@ -168,7 +172,7 @@ def test_cross_entropy_matches_torch(shapes, option, reduction, device):
 
 
 @needs_torch
-@pytest.mark.parametrize("shapes", CLASS_SHAPES, ids=lambda s: f"{len(s[0])}d")
+@pytest.mark.parametrize("shapes", CLASS_SHAPES, ids=_shape_id)
 @pytest.mark.parametrize("option", [o for o in CE_OPTIONS if "smoothing" not in o])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_nll_loss_matches_torch(shapes, option, reduction, device):
@@ -213,7 +217,7 @@ def test_nll_loss_ignored_targets_skip_infinite_inputs(device):
     assert to_np(x.grad).tolist() == [[0.0, 0.0], [0.0, -1.0]]
 
 
-@pytest.mark.parametrize("shapes", CLASS_SHAPES[:3], ids=lambda s: f"{len(s[0])}d")
+@pytest.mark.parametrize("shapes", CLASS_SHAPES[:4], ids=_shape_id)
 @pytest.mark.parametrize("option", CE_OPTIONS)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_cross_entropy_gradcheck(shapes, option, reduction, device):
@@ -274,6 +278,9 @@ def test_class_loss_kdim_and_option_errors(device):
         F.nll_loss(t(rand(2, 5, 4, 3)), t(labels(2, 3, 3)))
     with pytest.raises(IndexError, match="Target 6 is out of bounds."):
         F.cross_entropy(t(rand(2, 5, 4)), t(np.full((2, 4), 6)))
+    with pytest.raises(RuntimeError, match="For 1D input, 1D target must have size 1, but got "
+                                           "target size: 2"):
+        F.nll_loss(t(rand(5)), t([1, 2]))
     with pytest.raises(ValueError, match=r"Expected 1 or more dimensions \(got 0\)"):
         F.nll_loss(t(1.0), t(0))
     with pytest.raises(RuntimeError, match=r"weight tensor should be defined either for all 5 "

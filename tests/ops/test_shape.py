@@ -380,8 +380,6 @@ def test_inplace_on_views_matches_pytorch(device, fn, inputs):
 
 
 @needs_torch
-@pytest.mark.xfail(strict=True, reason="core: a view's grad_fn is not regenerated after an "
-                   "in-place write to its base (PyTorch rebuilds it from the base's new history)")
 def test_view_used_after_inplace_on_base(device):
     compare(_inplace_base_after_view, A, device=device)
 
