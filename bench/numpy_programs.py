@@ -17,6 +17,7 @@ def make_two_layer(N=64, D_in=1000, H=100, D_out=10, lr=1e-6, dtype=np.float32, 
     w2 = rng.standard_normal((H, D_out), dtype=dtype)
 
     def step():
+        nonlocal w1, w2  # updated in place; `-=` would otherwise make them locals
         h = x @ w1
         h_relu = np.maximum(h, 0)
         y_pred = h_relu @ w2

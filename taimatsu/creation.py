@@ -66,6 +66,8 @@ def _to_array(data, dtype):
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (nested lists, scalars, NumPy arrays, tensors)."""
     dt = None if dtype is None else _dt.to_dtype(dtype)
+    if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
+        data = np.asarray(data)
     if isinstance(data, TensorBase):
         dev = data.device if device is None else _device(device)
         arr = data._data.astype(dt.np) if dt is not None else data._data.copy()

@@ -25,7 +25,7 @@ def to_np(t):
     if isinstance(t, taimatsu.Tensor):
         return np.asarray(t.detach().cpu().numpy())
     if torch is not None and isinstance(t, torch.Tensor):
-        return t.detach().cpu().numpy()
+        return t.detach().numpy(force=True)  # force: also for torch's lazy zero tensors
     return np.asarray(t)
 
 

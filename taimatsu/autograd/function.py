@@ -373,7 +373,9 @@ def check_inplace_result(target, dtype, shape) -> None:
             "unsupported operation: more than one element of the written-to tensor refers to a "
             "single memory location. Please clone() the tensor before performing the operation."
         )
-    if dtype != dst.dtype and not target.xp.can_cast(dtype, dst.dtype, "same_kind"):
+    # PyTorch forbids only float -> integer/bool and integer -> bool (NumPy's "same_kind" is
+    # stricter: it refuses int16 -> uint8).
+    if dtype != dst.dtype and _CATEGORY[dtype.kind] > _CATEGORY[dst.dtype.kind]:
         raise RuntimeError(
             f"result type {legacy_name(dtype)} can't be cast to the desired output type "
             f"{legacy_name(dst.dtype)}"
@@ -385,6 +387,9 @@ def check_inplace_result(target, dtype, shape) -> None:
                 f"output with shape {list(dst.shape)} doesn't match the broadcast shape "
                 f"{list(bshape)}"
             )
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
 def _write(target, result) -> None:

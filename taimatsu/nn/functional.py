@@ -104,7 +104,7 @@ def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
 
 def leaky_relu_(input, negative_slope: float = 0.01):
     """In-place :func:`leaky_relu`."""
-    return apply_inplace(input, lambda t: LeakyRelu.apply(t, negative_slope))
+    return apply_inplace(input, lambda t: leaky_relu(t, negative_slope))
 
 
 class Hardtanh(Function):
@@ -124,18 +124,16 @@ class Hardtanh(Function):
 
 def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
     """``x`` clamped to ``[min_val, max_val]``."""
-    if min_val > max_val:
-        raise ValueError("min_val cannot be greater than max_val")
     if inplace:
         return hardtanh_(input, min_val, max_val)
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
     return Hardtanh.apply(input, min_val, max_val)
 
 
 def hardtanh_(input, min_val: float = -1.0, max_val: float = 1.0):
     """In-place :func:`hardtanh`."""
-    if min_val > max_val:
-        raise ValueError("min_val cannot be greater than max_val")
-    return apply_inplace(input, lambda t: Hardtanh.apply(t, min_val, max_val))
+    return apply_inplace(input, lambda t: hardtanh(t, min_val, max_val))
 
 
 def relu6(input, inplace: bool = False):
@@ -167,7 +165,7 @@ def elu(input, alpha: float = 1.0, inplace: bool = False):
 
 def elu_(input, alpha: float = 1.0):
     """In-place :func:`elu`."""
-    return apply_inplace(input, lambda t: Elu.apply(t, alpha))
+    return apply_inplace(input, lambda t: elu(t, alpha))
 
 
 def sigmoid(input):
@@ -327,7 +325,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
 
 
 # ============================================================================ losses
-def _legacy_reduction(size_average, reduce, emit_warning: bool = True) -> str:
+def _legacy_reduction(size_average, reduce) -> str:
     """The ``reduction`` named by PyTorch's deprecated ``size_average`` / ``reduce`` pair."""
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
@@ -337,9 +335,8 @@ def _legacy_reduction(size_average, reduce, emit_warning: bool = True) -> str:
         ret = "sum"
     else:
         ret = "none"
-    if emit_warning:
-        warnings.warn(f"size_average and reduce args will be deprecated, please use "
-                      f"reduction='{ret}' instead.", stacklevel=3)
+    warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                  f"reduction='{ret}' instead.", stacklevel=3)
     return ret
 
 

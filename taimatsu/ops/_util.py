@@ -56,8 +56,8 @@ def prepare(op: str, *operands):
             elif type(y) is float:
                 if a.dtype.kind == "f":
                     return x.device, [a, y]
-            elif type(y) is int and a.dtype.kind != "b":
-                return x.device, [a, y]
+            elif type(y) is int and (a.dtype.kind == "f" or a.dtype.itemsize == 8):
+                return x.device, [a, y]  # (a small int dtype may overflow: see below)
     return _prepare_general(op, operands)
 
 
@@ -74,8 +74,12 @@ def _prepare_general(op, operands):
             elif x._data.dtype != dt:
                 mixed = True
     for x in operands:
-        if not isinstance(x, TensorBase) and _kind(x) > _KIND_RANK[dt.kind]:
-            mixed = True  # e.g. int tensor * 1.5: PyTorch gives the default float
+        if not isinstance(x, TensorBase):
+            kind = _kind(x)
+            # int tensor * 1.5 gives the default float; and a Python int beside a small int
+            # dtype is cast (wrapping, as PyTorch does) where NumPy would raise OverflowError.
+            if kind > _KIND_RANK[dt.kind] or (kind == 1 and dt.kind in "iu" and dt.itemsize < 8):
+                mixed = True
     if len(operands) > 1:
         check_same_device(op, *operands)
     if not mixed:
@@ -88,7 +92,7 @@ def _prepare_general(op, operands):
             a = x._data if x._data.dtype == target else x._data.astype(target)
             arrays.append(a if x.device is dev else xp.asarray(a))
         else:
-            arrays.append(xp.asarray(x, dtype=target))
+            arrays.append(xp.asarray(x).astype(target))
     return dev, arrays
 
 

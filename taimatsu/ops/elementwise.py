@@ -13,7 +13,7 @@ import numbers
 
 from .._tensor_base import TensorBase, make
 from ..autograd import grad_mode
-from ..autograd.function import Function, apply_inplace
+from ..autograd.function import Function, apply_inplace, check_inplace_result
 from ..backend import erf as _backend_erf
 from ..dtypes import get_default_dtype, legacy_name, result_type
 from ._util import check_same_device, prepare
@@ -43,7 +43,7 @@ def _number(x):
     """``x`` as an op operand: tensors and Python numbers pass; NumPy numbers become Python ones
     (PyTorch treats them alike, and NumPy would otherwise widen float32 by a float64 scalar)."""
     t = type(x)
-    if t is float or t is int or t is bool or isinstance(x, TensorBase):
+    if isinstance(x, TensorBase) or t is float or t is int or t is bool:
         return x
     if isinstance(x, numbers.Integral):
         return int(x)
@@ -67,9 +67,32 @@ def _arrays(op: str, *operands):
         raise TypeError(f"{op}(): expected at least one Tensor argument, got "
                         f"{', '.join(type(o).__name__ for o in operands)}")
     dev, arrays = prepare(op, *operands)
+    dt = shape = None
     for a in arrays:
-        if hasattr(a, "dtype"):
-            return dev, arrays, a.dtype
+        s = getattr(a, "shape", None)  # Python numbers have none
+        if s is not None:
+            if shape is None:
+                shape, dt = s, a.dtype
+            elif s != shape:
+                _check_broadcast([a.shape for a in arrays if hasattr(a, "shape")])
+    return dev, arrays, dt
+
+
+def _check_broadcast(shapes) -> None:
+    """PyTorch's error for shapes that do not broadcast together (NumPy's is a ValueError)."""
+    first = shapes[0]
+    if all(s == first for s in shapes):
+        return
+    ndim = builtins.max(len(s) for s in shapes)
+    for k in range(1, ndim + 1):
+        size = 1
+        for s in shapes:
+            n = s[-k] if k <= len(s) else 1
+            if n != 1:
+                if size != 1 and n != size:
+                    raise RuntimeError(f"The size of tensor a ({size}) must match the size of "
+                                       f"tensor b ({n}) at non-singleton dimension {ndim - k}")
+                size = n
 
 
 def _float(x):
@@ -103,13 +126,20 @@ def _zeros(g):
 
 
 def _out(result, out, op: str = ""):
-    """Support PyTorch's ``out=`` argument: copy the result into ``out`` and return it."""
+    """PyTorch's ``out=``: the result written into ``out`` (resized when its shape differs; its
+    dtype must be one the result casts to), which is returned. No autograd through it."""
     if out is None:
         return result
-    if result.requires_grad and grad_mode.state.enabled:
+    if grad_mode.state.enabled and (result.requires_grad or out.requires_grad):
         raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic "
                            "differentiation, but one of the arguments requires grad.")
-    return out.copy_(result)
+    src = result._data
+    check_inplace_result(out, src.dtype, out._data.shape)
+    if out._data.shape != src.shape:
+        out._data = out.xp.empty(src.shape, out._data.dtype)
+    out._data[...] = src
+    out._bump_version()
+    return out
 
 
 # ---------------------------------------------------------------------------- add, sub, mul, div
@@ -141,14 +171,22 @@ class Add(Function):
         return g if ctx.needs_input_grad[0] else None, gy, None
 
 
+def _is_bool(v) -> bool:
+    return isinstance(v, bool) or (isinstance(v, TensorBase) and v._data.dtype.kind == "b")
+
+
 class Sub(Function):
     @staticmethod
     def forward(ctx, x, y, alpha):
-        dev, (a, b), dt = _arrays("sub", x, y)
-        if dt.kind == "b":
+        if _is_bool(x) or _is_bool(y):
+            if _is_bool(x) and _is_bool(y):
+                raise RuntimeError(
+                    "Subtraction, the `-` operator, with two bool tensors is not supported. Use "
+                    "the `^` or `logical_xor()` operator instead.")
             raise RuntimeError(
-                "Subtraction, the `-` operator, with two bool tensors is not supported. Use the "
-                "`^` or `logical_xor()` operator instead.")
+                "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+        dev, (a, b), dt = _arrays("sub", x, y)
         if alpha != 1 or isinstance(alpha, bool):
             _check_alpha(dt, alpha)
             b = b * alpha
@@ -343,8 +381,6 @@ def _int_pow(xp, a, b):
     """Integer powers. A negative exponent truncates ``1 / a**n`` as PyTorch's kernel does:
     1 for a base of 1, +-1 for -1, else 0 (NumPy refuses negative integer powers)."""
     if not hasattr(b, "dtype"):
-        if b < 0:
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
         return xp.power(a, b)
     neg = b < 0
     if not neg.any():
@@ -364,6 +400,8 @@ class Pow(Function):
         dev, (a, b), dt = _arrays("pow", x, e)
         if dt.kind == "b":
             raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+        if dt.kind in "iu" and not isinstance(e, TensorBase) and e < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
         out = make(_int_pow(dev.xp, a, b) if dt.kind in "iu" else dev.xp.power(a, b), dev)
         need = ctx.needs_input_grad
         _save(ctx, x, e, out if need[1] else None)
@@ -415,7 +453,10 @@ class Lerp(Function):
             raise NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for "
                                       f"'{legacy_name(a.dtype)}'")
         check_same_device("lerp", start, end, weight)
-        xp = dev.xp
+        _check_broadcast([a.shape, b.shape] + ([weight._data.shape]
+                                               if isinstance(weight, TensorBase) else []))
+        # PyTorch's two-sided formula: exact at both ends (weight 0 gives start, 1 gives end).
+        diff = b - a
         if isinstance(weight, TensorBase):
             w = weight._data
             if w.dtype != a.dtype:
@@ -423,13 +464,11 @@ class Lerp(Function):
                     raise RuntimeError(f"expected dtype {legacy_name(a.dtype).lower()} for "
                                        f"`weight` but got dtype {legacy_name(w.dtype).lower()}")
                 w = w.astype(a.dtype)
-            small = xp.abs(w) < 0.5
+            out = dev.xp.where(dev.xp.abs(w) < 0.5, a + w * diff, b - diff * (1 - w))
+        elif builtins.abs(weight) < 0.5:
+            out = a + weight * diff
         else:
-            w = weight
-            small = builtins.abs(w) < 0.5
-        # PyTorch's two-sided formula: exact at both ends (weight 0 gives start, 1 gives end).
-        diff = b - a
-        out = xp.where(small, a + w * diff, b - diff * (1 - w))
+            out = b - diff * (1 - weight)
         need = ctx.needs_input_grad
         _save(ctx, *((start, end) if need[2] else (None, None)), weight)
         return make(out, dev)
@@ -837,7 +876,11 @@ class Clamp(Function):
     @staticmethod
     def forward(ctx, x, lo, hi):
         bounds = [b for b in (lo, hi) if b is not None]
-        dev, arrays, _ = _arrays("clamp", x, *bounds)
+        dev, arrays, dt = _arrays("clamp", x, *bounds)
+        if dt.kind == "b" and (len(bounds) == 2 or not isinstance(bounds[0], TensorBase)):
+            # PyTorch's bool kernels cover only one tensor bound (clamp_min/clamp_max)
+            tensors = all(isinstance(b, TensorBase) for b in bounds)
+            raise _not_implemented("clamp" if tensors else "clamp_scalar", dev, dt)
         xp = dev.xp
         out = arrays[0]
         if lo is not None:
@@ -898,6 +941,7 @@ class Where(Function):
             raise RuntimeError("where expected condition to be a boolean tensor, but got a "
                                f"tensor with dtype {legacy_name(c.dtype)}")
         check_same_device("where", condition, x, y)
+        _check_broadcast([c.shape] + [v._data.shape for v in (x, y) if isinstance(v, TensorBase)])
         if isinstance(x, TensorBase) or isinstance(y, TensorBase):
             dev, (a, b), dt = _arrays("where", x, y)
             xp = dev.xp
@@ -929,8 +973,8 @@ def where(condition, input=None, other=None, *, out=None):
 
 # ---------------------------------------------------------------------------- comparisons
 def _compare(op, ufunc, input, other, out):
-    dev, arrays = prepare(op, _tensor(op, input), _number(other))
-    return _out(make(getattr(dev.xp, ufunc)(*arrays), dev), out)
+    dev, arrays, _ = _arrays(op, _tensor(op, input), _number(other))
+    return _out(make(getattr(dev.xp, ufunc)(*arrays), dev), out, op)
 
 
 def eq(input, other, *, out=None):
@@ -968,7 +1012,7 @@ not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
 
 def equal(input, other) -> bool:
     """True when both have the same shape and equal elements."""
-    if input._data.shape != _tensor("equal", other, "other", 2)._data.shape:
+    if _tensor("equal", input)._data.shape != _tensor("equal", other, "other", 2)._data.shape:
         check_same_device("equal", input, other)
         return False
     _, (a, b) = prepare("equal", input, other)
@@ -985,6 +1029,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     if atol < 0:
         raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
     check_same_device("isclose", input, other)
+    _check_broadcast([a.shape, b.shape])
     xp = input.xp
     close = a == b
     if equal_nan and a.dtype.kind == "f":
@@ -1030,7 +1075,8 @@ def _logical(op, ufunc, input, other, out):
     _tensor(op, input)
     _tensor(op, other, "other", 2)
     check_same_device(op, input, other)
-    return _out(make(getattr(input.xp, ufunc)(input._data, other._data), input.device), out)
+    _check_broadcast([input._data.shape, other._data.shape])
+    return _out(make(getattr(input.xp, ufunc)(input._data, other._data), input.device), out, op)
 
 
 def logical_and(input, other, *, out=None):
@@ -1051,14 +1097,14 @@ def logical_xor(input, other, *, out=None):
 def logical_not(input, *, out=None):
     """Elementwise ``not input``; bool result."""
     a = _tensor("logical_not", input)._data
-    return _out(make(input.xp.logical_not(a), input.device), out)
+    return _out(make(input.xp.logical_not(a), input.device), out, "logical_not")
 
 
 def _bitwise(op, ufunc, input, other, out, allow_bool=True):
     dev, arrays, dt = _arrays(op, _number(input), _number(other))
     if dt.kind == "f" or (dt.kind == "b" and not allow_bool):
         raise _not_implemented(op, dev, dt)
-    return _out(make(getattr(dev.xp, ufunc)(*arrays), dev), out)
+    return _out(make(getattr(dev.xp, ufunc)(*arrays), dev), out, op)
 
 
 def bitwise_and(input, other, *, out=None):
@@ -1091,10 +1137,34 @@ def bitwise_not(input, *, out=None):
     a = _tensor("bitwise_not", input)._data
     if a.dtype.kind == "f":
         raise _not_implemented("bitwise_not", input.device, a.dtype)
-    return _out(make(input.xp.invert(a), input.device), out)
+    return _out(make(input.xp.invert(a), input.device), out, "bitwise_not")
 
 
 # ---------------------------------------------------------------------------- in-place
+class CompareInto(Function):
+    """A comparison written into a tensor in place (``x.gt_(y)``): 0/1 in ``x``'s dtype and, as
+    in PyTorch, differentiable with a zero gradient (``x``'s old history no longer applies)."""
+
+    @staticmethod
+    def forward(ctx, x, other, compare):
+        return make(compare(x, other)._data.astype(x._data.dtype), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        return _zeros(g) if need[0] else None, _zeros(g) if need[1] else None, None
+
+
+def _compare_inplace(compare):
+    """The method ``Tensor.<compare>_``."""
+
+    def method(self, other):
+        return apply_inplace(self, lambda t, o: CompareInto.apply(t, o, compare), _number(other))
+
+    method.__name__ = method.__qualname__ = compare.__name__ + "_"
+    return method
+
+
 def _fits(shape, target) -> bool:
     """True when ``shape`` broadcasts to ``target`` without growing it."""
     if len(shape) > len(target):
@@ -1111,10 +1181,11 @@ def _inplace(target, fn, args, kwargs, fast=None):
     ``fn``'s result, raising PyTorch's errors for a dtype or shape that does not fit.
     """
     fast_path = None
-    if fast is not None and target._data.dtype.kind == "f":
+    dst = target._data
+    # (Expanded views are read-only: apply_inplace raises PyTorch's error for them.)
+    if fast is not None and dst.dtype.kind == "f" and getattr(dst.flags, "writeable", True):
         present = [a for a in args if a is not None]
         _, arrays = prepare(fn.__name__, target, *present)
-        dst = target._data
         if arrays[0] is dst and all(_fits(a.shape, dst.shape) for a in arrays[1:]
                                     if hasattr(a, "shape")):
             it = iter(arrays[1:])
@@ -1140,18 +1211,19 @@ def _inplace_method(fn, fast=None, nargs=1):
     return method
 
 
+def _is_operand(x) -> bool:
+    return isinstance(x, TensorBase) or type(x) in (float, int, bool) or isinstance(
+        x, numbers.Number)
+
+
 def _operator(fn, reflected=False):
     """A Python operator method: ``fn(self, other)``, or ``fn(other, self)`` when reflected."""
     if reflected:
         def op(self, other):
-            if not isinstance(other, (TensorBase, numbers.Number)):
-                return NotImplemented
-            return fn(other, self)
+            return fn(other, self) if _is_operand(other) else NotImplemented
     else:
         def op(self, other):
-            if not isinstance(other, (TensorBase, numbers.Number)):
-                return NotImplemented
-            return fn(self, other)
+            return fn(self, other) if _is_operand(other) else NotImplemented
 
     op.__name__ = op.__qualname__ = fn.__name__
     return op
@@ -1177,12 +1249,26 @@ def _fast_div(xp, out, b, rounding_mode=None):
 
 def _fast_addcmul(xp, out, t1, t2, value=1):
     p = xp.multiply(t1, t2)
-    xp.add(out, p if value == 1 else p * value, out=out)
+    if value != 1:
+        p *= value  # in the temporary: one allocation per call, as hand-written NumPy
+    xp.add(out, p, out=out)
 
 
 def _fast_addcdiv(xp, out, t1, t2, value=1):
     q = xp.true_divide(t1, t2)
-    xp.add(out, q if value == 1 else q * value, out=out)
+    if value != 1:
+        q *= value
+    xp.add(out, q, out=out)
+
+
+def _fast_lerp(xp, out, end, weight):
+    diff = end - out  # the same two-sided formula as Lerp, computed into ``out``
+    if builtins.abs(weight) < 0.5:
+        diff *= weight
+        xp.add(out, diff, out=out)
+    else:
+        diff *= 1 - weight
+        xp.subtract(end, diff, out=out)
 
 
 def _fast_clamp(xp, out, lo, hi):
@@ -1307,7 +1393,12 @@ class ElementwiseMethods:
         return self.clamp_(None, max)
 
     def lerp_(self, end, weight):
-        return _inplace(self, lerp, (end, _number(weight)), {})
+        weight = _number(weight)
+        fast = None  # lerp itself raises for a tensor weight or an ``end`` of another dtype
+        if not isinstance(weight, TensorBase) and _tensor("lerp_", end, "end")._data.dtype == \
+                self._data.dtype:
+            fast = _fast_lerp
+        return _inplace(self, lerp, (end, weight), {}, fast)
 
     def addcmul_(self, tensor1, tensor2, *, value=1):
         return _inplace(self, addcmul, (tensor1, tensor2), {"value": value}, _fast_addcmul)
@@ -1316,12 +1407,12 @@ class ElementwiseMethods:
         _check_addcdiv(tensor1, tensor2)
         return _inplace(self, addcdiv, (tensor1, tensor2), {"value": value}, _fast_addcdiv)
 
-    eq_ = _inplace_method(eq)
-    ne_ = _inplace_method(ne)
-    lt_ = _inplace_method(lt)
-    le_ = _inplace_method(le)
-    gt_ = _inplace_method(gt)
-    ge_ = _inplace_method(ge)
+    eq_ = _compare_inplace(eq)
+    ne_ = _compare_inplace(ne)
+    lt_ = _compare_inplace(lt)
+    le_ = _compare_inplace(le)
+    gt_ = _compare_inplace(gt)
+    ge_ = _compare_inplace(ge)
     not_equal_, less_, less_equal_, greater_, greater_equal_ = ne_, lt_, le_, gt_, ge_
     logical_and_ = _inplace_method(logical_and)
     logical_or_ = _inplace_method(logical_or)
@@ -1376,4 +1467,9 @@ class ElementwiseMethods:
     __neg__ = neg
     __pos__ = positive
     __abs__ = abs
-    __invert__ = bitwise_not
+
+    def __invert__(self):
+        if self._data.dtype.kind == "f":
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                            "tensors")
+        return bitwise_not(self)

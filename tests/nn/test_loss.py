@@ -118,8 +118,8 @@ def test_legacy_size_average_and_reduce(device):
 
 
 # ---------------------------------------------------------------------------- NLL / cross entropy
-# (input shape, target shape): no batch (target 0-d or (1,)), batch, K-dim (3-D, 4-D, 5-D inputs).
-CLASS_SHAPES = [((5,), ()), ((5,), (1,)), ((4, 5), (4,)), ((3, 5, 2), (3, 2)), ((2, 5, 3, 2), (2, 3, 2)),
+# (input shape, target shape): no batch, batch, K-dim (3-D, 4-D and 5-D inputs).
+CLASS_SHAPES = [((5,), ()), ((4, 5), (4,)), ((3, 5, 2), (3, 2)), ((2, 5, 3, 2), (2, 3, 2)),
                 ((2, 5, 2, 1, 2), (2, 2, 1, 2))]
 
 
@@ -193,6 +193,7 @@ def test_cross_entropy_probability_targets_match_torch(shape, option, reduction,
 
 
 @needs_torch
+@pytest.mark.filterwarnings("ignore:.*encountered in divide:RuntimeWarning")  # NumPy on 0/0
 def test_cross_entropy_edge_cases(device):
     for r in REDUCTIONS:  # empty batch: the mean is nan, as in PyTorch
         compare(lambda T, x, t, r=r: T.nn.functional.cross_entropy(x, t, reduction=r),
@@ -208,6 +209,17 @@ def test_cross_entropy_edge_cases(device):
             labels(4).astype(np.uint8), device=device)
 
 
+@needs_torch
+@pytest.mark.parametrize("fname", ["nll_loss", "cross_entropy"])
+def test_unbatched_input_with_target_of_shape_1(fname, device):
+    # PyTorch's backward (and its label smoothing) break on this shape: compare the forward.
+    for r in REDUCTIONS:
+        compare(lambda T, x, t, r=r: getattr(T.nn.functional, fname)(x, t, reduction=r),
+                rand(5), np.array([3]), device=device, grad=False)
+    gradcheck(lambda x: getattr(F, fname)(x, taimatsu.tensor([3], device=device)), rand(5),
+              device=device)
+
+
 def test_nll_loss_ignored_targets_skip_infinite_inputs(device):
     x = taimatsu.tensor([[-np.inf, 0.0], [-1.0, -2.0]], device=device, requires_grad=True)
     t = taimatsu.tensor([-100, 1], device=device)
@@ -217,7 +229,7 @@ def test_nll_loss_ignored_targets_skip_infinite_inputs(device):
     assert to_np(x.grad).tolist() == [[0.0, 0.0], [0.0, -1.0]]
 
 
-@pytest.mark.parametrize("shapes", CLASS_SHAPES[:4], ids=_shape_id)
+@pytest.mark.parametrize("shapes", CLASS_SHAPES[:3], ids=_shape_id)
 @pytest.mark.parametrize("option", CE_OPTIONS)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_cross_entropy_gradcheck(shapes, option, reduction, device):
