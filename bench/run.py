@@ -195,6 +195,7 @@ def _two_layer_autograd(lib, N, D_in, H, D_out):
     w2 = lib.randn(H, D_out, requires_grad=True)
 
     def step():
+        nonlocal w1, w2  # updated in place; `-=` would otherwise make them locals
         loss = (x.mm(w1).clamp(min=0).mm(w2) - y).pow(2).sum()
         loss.backward()
         with lib.no_grad():
