@@ -9,6 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 
+from .. import _tensor_base
 from .._tensor_base import TensorBase, make
 from ..backend import memory_owner
 from ..dtypes import from_numpy_dtype
@@ -63,6 +64,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         grads = entry[1]
         grads[nr] = g if grads[nr] is None else grads[nr] + g
 
+    _TENSOR = _tensor_base._TENSOR_TYPE  # gradients of this exact class need no type check
     prev = _state.enabled
     _state.enabled = create_graph
     try:
@@ -77,7 +79,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 _finish_leaf(node, grads[0], capture, results, accumulate, inputs, stored,
                              create_graph)
                 continue
-            grads = _run_tensor_hooks(node, grads)
+            if node._tensor_hooks or node._pre_hooks or node._retained:
+                grads = _run_tensor_hooks(node, grads)
             if capture is not None:
                 for nr, g in enumerate(grads):
                     k = capture.get((key, nr))
@@ -98,7 +101,11 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                     continue
                 if capture is not None and id(edge[0]) not in needed:
                     continue
-                deliver(edge[0], edge[1], _fit_to_input(node, i, g))
+                meta = node._input_meta[i]
+                if g.__class__ is not _TENSOR or g._data.shape != meta[0] or \
+                        g._data.dtype != meta[1]:
+                    g = _fit_to_input(node, i, g)
+                deliver(edge[0], edge[1], g)
     finally:
         _state.enabled = prev
 

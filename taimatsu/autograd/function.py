@@ -18,6 +18,9 @@ _state = grad_mode.state
 _seq = itertools.count(1)  # creation order; a node's inputs are always older than it
 
 
+_NO_GRADS = tuple((False,) * n for n in range(8))
+
+
 class Function:
     """Base class for differentiable operations with custom forward and backward.
 
@@ -137,7 +140,7 @@ class Function:
                     if a.requires_grad:
                         return ctx._apply_recording(args)
         # Fast path: nothing to record, so the node is a throwaway ctx.
-        ctx.needs_input_grad = (False,) * len(args)
+        ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
         return cls.forward(ctx, *args)
 
     def _apply_recording(self, args):

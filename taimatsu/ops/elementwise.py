@@ -415,6 +415,8 @@ class Pow(Function):
         if need[0]:  # e * x**(e - 1), and exactly 0 where e == 0 (even at x == 0)
             if isinstance(e, TensorBase):
                 gx = where(e == 0, 0.0, g * (e * x.pow(e - 1)))
+            elif e == 2:  # the common square: no pow in backward
+                gx = g * (x * 2)
             else:
                 gx = _zeros(g) if e == 0 else g * (e * x.pow(e - 1))
         if need[1]:  # x**e * log(x), and 0 where x == 0 and e >= 0

@@ -75,7 +75,9 @@ def _numel(shape, dims) -> int:
 
 def _unreduce(g, shape, dims, keepdim):
     """A reduced tensor (or array) with its reduced dims back as size 1, ready to broadcast."""
-    return g if keepdim or not dims else g.reshape(_kept(shape, dims))
+    if keepdim or not dims or g.ndim == 0:  # a 0-d result broadcasts as it is
+        return g
+    return g.reshape(_kept(shape, dims))
 
 
 def _expand_back(g, shape, dims, keepdim):
