@@ -10,7 +10,7 @@ import weakref
 
 import numpy as np
 
-from . import _tensor_base, backend
+from . import _tensor_base, autograd, backend
 from . import dtypes as _dt
 from ._tensor_base import TensorBase, make
 from .autograd import engine
@@ -52,9 +52,7 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
     # ------------------------------------------------------------ autograd
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. graph leaves and add it into their ``.grad``."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""

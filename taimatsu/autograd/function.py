@@ -75,7 +75,15 @@ class Function:
                     "if you need to access saved tensors after calling backward."
                 )
             return self._to_save  # forward is still running, or no graph was recorded
-        return tuple(_unpack(self, s) for s in saved)
+        out = []
+        for s in saved:
+            # Plain saved inputs whose version did not move come back as they are; outputs are
+            # rebuilt with this node as their history, and stale ones raise (in _unpack).
+            if s is None or s[2] < 0 and s[0]._version[0] == s[1]:
+                out.append(s if s is None else s[0])
+            else:
+                out.append(_unpack(self, s))
+        return tuple(out)
 
     def mark_dirty(self, *tensors) -> None:
         """Declare inputs that ``forward`` modified in place."""
@@ -164,24 +172,21 @@ class Function:
             out = type(self).forward(self, *args)
         finally:
             _state.enabled = True
-        if isinstance(out, TensorBase) and not (self._dirty or self._non_diff):
-            return self._wire_single(args, out)
-        return self._wire_outputs(args, out)
-
-    def _wire_single(self, args, out):
-        """The common case, one output and no dirty/non-differentiable marks, kept lean."""
+        if not isinstance(out, TensorBase) or self._dirty or self._non_diff:
+            return self._wire_outputs(args, out)
+        # The common case, one output and no dirty/non-differentiable marks, kept lean.
         for a in args:
             if a is out:  # returning an input unchanged: a fresh alias with its own history
                 out = out._alias()
                 break
-        a = out._data
-        self._output_meta = ((a.shape, a.dtype, out.device),)
-        if a.dtype.kind in "fc":
+        arr = out._data
+        self._output_meta = ((arr.shape, arr.dtype, out.device),)
+        if arr.dtype.kind in "fc":
             out.grad_fn, out._output_nr, out.requires_grad = self, 0, True
         to_save = self._to_save
         if to_save:
-            outs = (out,)
-            self._saved = [_pack(self, t, outs) for t in to_save]
+            self._saved = [_pack(self, t, (out,)) if t is out or not isinstance(t, TensorBase)
+                           else (t, t._version[0], -1) for t in to_save]
             self._to_save = None
         else:
             self._saved = []

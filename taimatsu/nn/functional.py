@@ -26,27 +26,70 @@ __all__ = ["bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits
 
 
 # ============================================================================ linear maps
+class Linear(Function):
+    """``x @ w.T + b`` for a 2-D ``x`` and already-checked operands (``b`` may be None).
+
+    One BLAS call reads the weight transposed as a view, and the weight's gradient is computed
+    as ``g.T @ x``, which comes out in the weight's own ``(out, in)`` layout: a gradient of
+    ``w.t()`` would be a transposed view, which the engine must copy before storing in ``.grad``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        need_x, need_w, _ = ctx.needs_input_grad
+        if need_x or need_w:
+            ctx.save_for_backward(x if need_w else None, w if need_x else None)
+        out = x._data @ w._data.T
+        if b is not None:
+            out += b._data
+        return make(out, x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        return (g.mm(w) if need_x else None, g.t().mm(x) if need_w else None,
+                g.sum(0) if need_b else None)
+
+
+class _LinearNoBias(Linear):
+    pass
+
+
+# PyTorch's node names for linear: the addmm or mm that its 2-D case dispatches to.
+Linear._node_name = "AddmmBackward0"
+_LinearNoBias._node_name = "MmBackward0"
+
+
 def linear(input, weight, bias=None):
-    """``input @ weight.T + bias``; 2-D (and folded N-D) inputs use one fused ``addmm``.
+    """``input @ weight.T + bias``, one fused op; N-D inputs are folded into one 2-D product.
 
     Shape: input ``(*, in)``, weight ``(out, in)``, bias ``(out,)``, output ``(*, out)``.
     """
-    if input.dim() == 0 or weight.dim() == 0:
+    x, w = input._data, weight._data
+    if x.ndim == 0 or w.ndim == 0:
         raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
-                           f"{input.dim()}D and {weight.dim()}D")
-    if weight.dim() != 2:  # a 1-D weight gives a dot product per row
+                           f"{x.ndim}D and {w.ndim}D")
+    if w.ndim != 2:  # a 1-D weight gives a dot product per row
         out = _la.matmul(input, weight.t())
         return out if bias is None else out + bias
-    n_in = input.shape[-1]
-    n_out, w_in = weight.shape
-    lead = tuple(input.shape[:-1])
-    rows = math.prod(lead)
-    if n_in != w_in:  # PyTorch reports the folded 2-D product
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{n_in} and "
-                           f"{w_in}x{n_out})")
-    x = input if input.dim() == 2 else input.reshape(rows, n_in)
-    out = x.mm(weight.t()) if bias is None else _la.addmm(bias, x, weight.t())
-    return out if input.dim() == 2 else out.reshape(*lead, n_out)
+    n_in = x.shape[-1]
+    n_out, w_in = w.shape
+    if x.ndim != 2:
+        lead = x.shape[:-1]
+        rows = math.prod(lead)
+        if n_in != w_in:  # PyTorch reports the folded 2-D product
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{n_in} and "
+                               f"{w_in}x{n_out})")
+        return linear(input.reshape(rows, n_in), weight, bias).reshape(*lead, n_out)
+    dt = x.dtype
+    if (n_in == w_in and w.dtype == dt and dt.kind in "fc" and input.device is weight.device
+            and (bias is None or (bias._data.shape == (n_out,) and bias._data.dtype == dt
+                                  and bias.device is input.device))):
+        return Linear.apply(input, weight, bias) if bias is not None else \
+            _LinearNoBias.apply(input, weight, None)
+    # Mixed dtypes or devices, integer weights, a broadcast bias: mm / addmm check and report.
+    return input.mm(weight.t()) if bias is None else _la.addmm(bias, input, weight.t())
 
 
 def bilinear(input1, input2, weight, bias=None):
@@ -374,9 +417,42 @@ def _check_loss_weight(weight, input) -> None:
         raise ValueError("Weights and input must have the same size.")
 
 
+class MseLoss(Function):
+    """``(x - y) ** 2``, reduced, for operands of one shape, dtype and device.
+
+    # NOTE: one node instead of sub, mul and sum: the loss of every regression step, where the
+    # arrays are small and each node's fixed cost dominates. backward recomputes ``x - y`` with
+    # tensor ops rather than keeping forward's array, so higher-order gradients stay exact.
+    """
+
+    @staticmethod
+    def forward(ctx, x, y, reduction):
+        d = x._data - y._data
+        ctx.save_for_backward(x, y)
+        ctx.reduction = reduction
+        d *= d
+        if reduction == "none":
+            return make(d, x.device)
+        return make(d.sum() if reduction == "sum" else d.mean(), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        scale = 2.0 if ctx.reduction != "mean" else 2.0 / x._data.size
+        gx = (x - y) * (g * scale)
+        need_x, need_y, _ = ctx.needs_input_grad
+        return gx if need_x else None, -gx if need_y else None, None
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
              weight=None):
     """Mean squared error; ``weight`` (input-shaped) gives a weighted mean ``sum(w*l)/sum(w)``."""
+    a, b = input._data, target._data
+    if (weight is None and size_average is None and reduce is None and a.shape == b.shape
+            and a.size and a.dtype == b.dtype and a.dtype.kind == "f" and input.device is target.device
+            and reduction in ("sum", "mean", "none")):
+        return MseLoss.apply(input, target, reduction)
+    # Broadcasting, mixed dtypes, empty inputs, weights, legacy arguments: composed ops.
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     _check_loss_weight(weight, input)
@@ -479,9 +555,86 @@ class NllLossGrad(Function):
         return NllLoss.apply(gg, index, coef), None, None, None
 
 
+class CrossEntropy(Function):
+    """``nll_loss(log_softmax(x), index)`` reduced, for unweighted targets that are all kept.
+
+    # NOTE: one node instead of log_softmax, nll and the reduction (the classifier's loss on
+    # every step). Its gradient ``(softmax(x) - onehot) * g`` is the node
+    # :class:`CrossEntropyGrad`, computed from forward's log-probabilities; that node's own
+    # backward is written with tensor ops, so every order of derivative is exact.
+    """
+
+    @staticmethod
+    def forward(ctx, x, index, reduction):
+        xp, a = x.xp, x._data
+        axis = 0 if a.ndim == 1 else 1
+        logp = a - a.max(axis=axis, keepdims=True)
+        logp -= xp.log(xp.exp(logp).sum(axis=axis, keepdims=True))
+        i = index._data
+        nll = -xp.take_along_axis(logp, i.reshape(_class_axis_shape(i.shape, axis)), axis)
+        nll = nll.reshape(i.shape)
+        ctx.save_for_backward(x, index)
+        ctx.logp, ctx.axis, ctx.reduction = logp, axis, reduction
+        if reduction == "none":
+            return make(nll, x.device)
+        return make(nll.sum() if reduction == "sum" else nll.mean(), x.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, index = ctx.saved_tensors
+        scale = 1.0 / index._data.size if ctx.reduction == "mean" else 1.0
+        return CrossEntropyGrad.apply(g, x, index, scale, ctx.logp, ctx.axis), None, None
+
+
+CrossEntropy._node_name = "NllLossBackward0"  # PyTorch's last node of cross_entropy
+
+
+class CrossEntropyGrad(Function):
+    """``(softmax(x) - onehot(index)) * g * scale``, ``g`` per sample (or 0-d), from ``logp``
+    (``log_softmax(x)``, already computed) on the forward pass."""
+
+    @staticmethod
+    def forward(ctx, g, x, index, scale, logp, axis):
+        xp, i = x.xp, index._data
+        ctx.save_for_backward(g, x, index)
+        ctx.scale, ctx.axis = scale, axis
+        lay = _class_axis_shape(i.shape, axis)
+        classes = xp.arange(logp.shape[axis]).reshape(
+            [-1 if d == axis else 1 for d in range(logp.ndim)])
+        out = xp.exp(logp)
+        out -= i.reshape(lay) == classes
+        w = g._data * scale if scale != 1.0 else g._data
+        out *= w.reshape(lay) if w.ndim else w
+        return make(out, x.device)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, x, index = ctx.saved_tensors
+        scale, axis = ctx.scale, ctx.axis
+        p = _red.softmax(x, axis)
+        need_g, need_x = ctx.needs_input_grad[:2]
+        grad_g = grad_x = None
+        if need_g:  # sum over classes of gg * (p - onehot), per sample
+            ones = make(x.xp.ones(index._data.shape, x._data.dtype), x.device)
+            grad_g = ((gg * p).sum(axis) + NllLoss.apply(gg, index, ones)) * scale
+        if need_x:  # the softmax Jacobian applied to u = gg * g * scale
+            w = g * scale
+            u = gg * (w.unsqueeze(axis) if w.dim() else w)
+            grad_x = p * (u - (u * p).sum(axis, keepdim=True))
+        return grad_g, grad_x, None, None, None, None
+
+
 def _nll(input, target, weight, ignore_index: int):
     """Unreduced NLL after PyTorch's shape, dtype and range checks, and the weights that
     normalise its mean: ``w[target]`` per element (0 where ignored), or None for a plain mean."""
+    index, coef, norm = _class_targets(input, target, weight, ignore_index)
+    return NllLoss.apply(input, index, coef), norm
+
+
+def _class_targets(input, target, weight, ignore_index: int):
+    """PyTorch's shape, dtype and range checks of class-index targets, then ``(index, coef,
+    norm)`` tensors: the targets as int64 with -1 where ignored, the per-element weight ``coef``
+    (0 where ignored), and the mean's normaliser ``norm`` (None when it is the plain mean)."""
     nd = input.dim()
     if nd < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {nd})")
@@ -523,8 +676,7 @@ def _nll(input, target, weight, ignore_index: int):
         norm = None if kept.all() else coef
     else:
         coef = norm = xp.where(kept, weight._data.astype(dt, copy=False)[xp.maximum(index, 0)], 0)
-    loss = NllLoss.apply(input, make(index, dev), make(coef, dev))
-    return loss, None if norm is None else make(norm, dev)
+    return make(index, dev), make(coef, dev), None if norm is None else make(norm, dev)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
@@ -557,8 +709,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
                                     label_smoothing, class_dim)
     if label_smoothing > 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    index, coef, norm = _class_targets(input, target, weight, ignore_index)
+    if (weight is None and norm is None and label_smoothing <= 0 and input._data.size
+            and input._data.dtype.kind == "f"):
+        return CrossEntropy.apply(input, index, reduction)
     logp = log_softmax(input, class_dim)
-    loss, norm = _nll(logp, target, weight, ignore_index)
+    loss = NllLoss.apply(logp, index, coef)
     loss_shape = loss.shape
     loss = _reduce(loss, reduction, norm)
     if label_smoothing <= 0:

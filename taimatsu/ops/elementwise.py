@@ -60,10 +60,42 @@ def _tensor(op: str, x, name: str = "input", pos: int = 1):
     return x
 
 
-def _arrays(op: str, *operands):
-    """``prepare`` plus the result dtype: ``(device, arrays, numpy dtype)``."""
-    if not isinstance(operands[0], TensorBase) and not any(
-            isinstance(o, TensorBase) for o in operands):
+def _arrays(op: str, x, y):
+    """``prepare`` for two operands, shapes checked: ``(device, a, b, numpy result dtype)``.
+
+    The hot cases (a tensor and a same-dtype tensor on its device, or a Python number NumPy
+    already promotes as PyTorch does) are decided here without a further call."""
+    if isinstance(x, TensorBase):
+        a = x._data
+        if isinstance(y, TensorBase):
+            b = y._data
+            if y.device is x.device and b.dtype == a.dtype:
+                if b.shape != a.shape:  # (inline: broadcasting a bias is common)
+                    for n, m in zip(a.shape[::-1], b.shape[::-1]):
+                        if n != m and n != 1 and m != 1:
+                            _check_broadcast((a.shape, b.shape))  # raises PyTorch's error
+                return x.device, a, b, a.dtype
+        elif type(y) is float:
+            if a.dtype.kind == "f":
+                return x.device, a, y, a.dtype
+        elif type(y) is int and (a.dtype.kind == "f" or a.dtype.itemsize == 8):
+            return x.device, a, y, a.dtype  # (a small int dtype may overflow: prepare casts)
+    elif isinstance(y, TensorBase):  # a number on the left (``1 - t``, ``2 * t``)
+        b = y._data
+        t = type(x)
+        if (t is float and b.dtype.kind == "f") or (
+                t is int and (b.dtype.kind == "f" or b.dtype.itemsize == 8)):
+            return y.device, x, b, b.dtype
+    dev, (a, b), dt = _arrays_n(op, x, y)
+    return dev, a, b, dt
+
+
+def _arrays_n(op: str, *operands):
+    """``prepare`` plus the result dtype, shapes checked: ``(device, arrays, numpy dtype)``."""
+    for o in operands:
+        if isinstance(o, TensorBase):
+            break
+    else:
         raise TypeError(f"{op}(): expected at least one Tensor argument, got "
                         f"{', '.join(type(o).__name__ for o in operands)}")
     dev, arrays = prepare(op, *operands)
@@ -80,10 +112,9 @@ def _arrays(op: str, *operands):
 
 def _check_broadcast(shapes) -> None:
     """PyTorch's error for shapes that do not broadcast together (NumPy's is a ValueError)."""
-    first = shapes[0]
-    if all(s == first for s in shapes):
-        return
-    ndim = builtins.max(len(s) for s in shapes)
+    ndim = 0
+    for s in shapes:
+        ndim = builtins.max(ndim, len(s))
     for k in range(1, ndim + 1):
         size = 1
         for s in shapes:
@@ -109,15 +140,31 @@ def _not_implemented(kernel: str, dev, dtype) -> NotImplementedError:
                                f"'{legacy_name(dtype)}'")
 
 
+_SAVED = object()  # marks a saved tensor's place among ``_save``'s values
+
+
 def _save(ctx, *values) -> None:
     """Save operands for backward: tensors through ``save_for_backward`` (version-checked),
-    Python numbers and None on ``ctx``. ``_saved(ctx)`` gives them back in order."""
-    ctx.save_for_backward(*(v if isinstance(v, TensorBase) else None for v in values))
-    ctx.plain = tuple(None if isinstance(v, TensorBase) else v for v in values)
+    Python numbers and None on ``ctx``. ``_saved(ctx)`` gives them back in order. Forwards call
+    it only when a gradient is needed (recording), so the no-grad path saves nothing."""
+    tensors = plain = ()
+    mixed = False
+    for v in values:  # (tuple concatenation: no per-value calls on this per-op path)
+        if isinstance(v, TensorBase):
+            tensors += (v,)
+            plain += (_SAVED,)
+        else:
+            plain += (v,)
+            mixed = True
+    ctx.save_for_backward(*tensors)
+    ctx.plain = plain if mixed else None
 
 
 def _saved(ctx) -> tuple:
-    return tuple(p if t is None else t for t, p in zip(ctx.saved_tensors, ctx.plain))
+    if ctx.plain is None:  # tensors only
+        return ctx.saved_tensors
+    saved = iter(ctx.saved_tensors)
+    return tuple([next(saved) if p is _SAVED else p for p in ctx.plain])
 
 
 def _zeros(g):
@@ -156,8 +203,8 @@ def _check_alpha(dtype, alpha) -> None:
 class Add(Function):
     @staticmethod
     def forward(ctx, x, y, alpha):
-        dev, (a, b), dt = _arrays("add", x, y)
-        if alpha != 1 or isinstance(alpha, bool):
+        dev, a, b, dt = _arrays("add", x, y)
+        if alpha != 1 or alpha is True:  # (True == 1, but a bool alpha has its rules)
             _check_alpha(dt, alpha)
             b = b * (builtins.bool(alpha) if dt.kind == "b" else alpha)
         ctx.alpha = alpha
@@ -178,7 +225,8 @@ def _is_bool(v) -> bool:
 class Sub(Function):
     @staticmethod
     def forward(ctx, x, y, alpha):
-        if _is_bool(x) or _is_bool(y):
+        if (x._data.dtype.kind == "b" if isinstance(x, TensorBase) else type(x) is bool) or (
+                y._data.dtype.kind == "b" if isinstance(y, TensorBase) else type(y) is bool):
             if _is_bool(x) and _is_bool(y):
                 raise RuntimeError(
                     "Subtraction, the `-` operator, with two bool tensors is not supported. Use "
@@ -186,8 +234,8 @@ class Sub(Function):
             raise RuntimeError(
                 "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
                 "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
-        dev, (a, b), dt = _arrays("sub", x, y)
-        if alpha != 1 or isinstance(alpha, bool):
+        dev, a, b, dt = _arrays("sub", x, y)
+        if alpha != 1 or alpha is True:  # (True == 1, but a bool alpha has its rules)
             _check_alpha(dt, alpha)
             b = b * alpha
         ctx.alpha = alpha
@@ -204,9 +252,10 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, x, y):
-        dev, (a, b), _ = _arrays("mul", x, y)
+        dev, a, b, _ = _arrays("mul", x, y)
         need = ctx.needs_input_grad
-        _save(ctx, y if need[0] else None, x if need[1] else None)
+        if need[0] or need[1]:
+            _save(ctx, y if need[0] else None, x if need[1] else None)
         return make(a * b, dev)
 
     @staticmethod
@@ -219,13 +268,14 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx, x, y):
-        dev, (a, b), dt = _arrays("div", x, y)
+        dev, a, b, dt = _arrays("div", x, y)
         if dt.kind != "f":  # bool/int true division gives the default float, computed in it
             f = get_default_dtype().np
             a = a.astype(f) if hasattr(a, "dtype") else a
             b = b.astype(f) if hasattr(b, "dtype") else b
         need = ctx.needs_input_grad
-        _save(ctx, x if need[1] else None, y if need[0] or need[1] else None)
+        if need[0] or need[1]:
+            _save(ctx, x if need[1] else None, y)
         return make(dev.xp.true_divide(a, b), dev)
 
     @staticmethod
@@ -243,7 +293,7 @@ def _check_divisor(b) -> None:
 
 def _rounding_div(op, x, y, mode):
     """``x / y`` rounded toward zero (``"trunc"``) or down (``"floor"``), as PyTorch computes it."""
-    dev, (a, b), dt = _arrays(op, x, y)
+    dev, a, b, dt = _arrays(op, x, y)
     xp = dev.xp
     if dt.kind == "b":
         raise _not_implemented(f"div_{mode}", dev, dt)
@@ -286,12 +336,23 @@ class FloorDivide(Function):
 
 def add(input, other, *, alpha=1, out=None):
     """``input + alpha * other``, broadcasting."""
-    return _out(Add.apply(_number(input), _number(other), alpha), out, "add")
+    # (Tensors and Python floats, nearly every call, need no conversion: skip the call.)
+    if not (type(other) is float or isinstance(other, TensorBase)):
+        other = _number(other)
+    if not isinstance(input, TensorBase):
+        input = _number(input)
+    result = Add.apply(input, other, alpha)
+    return result if out is None else _out(result, out, "add")
 
 
 def sub(input, other, *, alpha=1, out=None):
     """``input - alpha * other``, broadcasting."""
-    return _out(Sub.apply(_number(input), _number(other), alpha), out, "sub")
+    if not (type(other) is float or isinstance(other, TensorBase)):
+        other = _number(other)
+    if not isinstance(input, TensorBase):
+        input = _number(input)
+    result = Sub.apply(input, other, alpha)
+    return result if out is None else _out(result, out, "sub")
 
 
 def rsub(input, other, *, alpha=1):
@@ -301,7 +362,12 @@ def rsub(input, other, *, alpha=1):
 
 def mul(input, other, *, out=None):
     """``input * other``, broadcasting."""
-    return _out(Mul.apply(_number(input), _number(other)), out, "mul")
+    if not (type(other) is float or isinstance(other, TensorBase)):
+        other = _number(other)
+    if not isinstance(input, TensorBase):
+        input = _number(input)
+    result = Mul.apply(input, other)
+    return result if out is None else _out(result, out, "mul")
 
 
 def div(input, other, *, rounding_mode=None, out=None):
@@ -309,9 +375,13 @@ def div(input, other, *, rounding_mode=None, out=None):
 
     Without a rounding mode, integer and bool inputs give the default float (``1 / 2 == 0.5``).
     """
-    input, other = _number(input), _number(other)
+    if not (type(other) is float or isinstance(other, TensorBase)):
+        other = _number(other)
+    if not isinstance(input, TensorBase):
+        input = _number(input)
     if rounding_mode is None:
-        return _out(Div.apply(input, other), out, "div")
+        result = Div.apply(input, other)
+        return result if out is None else _out(result, out, "div")
     if rounding_mode in ("floor", "trunc"):
         return _out(DivRounding.apply(input, other, rounding_mode), out, "div")
     raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
@@ -332,19 +402,23 @@ class Remainder(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        dev, (a, b), dt = _arrays("remainder", x, y)
+        dev, a, b, dt = _arrays("remainder", x, y)
         if dt.kind == "b":
             raise _not_implemented("remainder", dev, dt)
         if dt.kind in "iu":
             _check_divisor(b)
-        _save(ctx, *((x, y) if ctx.needs_input_grad[1] else (None, None)))
+        if ctx.needs_input_grad[1]:
+            _save(ctx, x, y)
         return make(dev.xp.remainder(a, b), dev)
 
     @staticmethod
     def backward(ctx, g):
-        x, y = _saved(ctx)
         need = ctx.needs_input_grad
-        return g if need[0] else None, -g * div(x, y, rounding_mode="floor") if need[1] else None
+        gy = None
+        if need[1]:  # (x and y are saved only then)
+            x, y = _saved(ctx)
+            gy = -g * div(x, y, rounding_mode="floor")
+        return g if need[0] else None, gy
 
 
 class Fmod(Function):
@@ -352,19 +426,23 @@ class Fmod(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        dev, (a, b), dt = _arrays("fmod", x, y)
+        dev, a, b, dt = _arrays("fmod", x, y)
         if dt.kind == "b":
             raise _not_implemented("fmod", dev, dt)
         if dt.kind in "iu":
             _check_divisor(b)
-        _save(ctx, *((x, y) if ctx.needs_input_grad[1] else (None, None)))
+        if ctx.needs_input_grad[1]:
+            _save(ctx, x, y)
         return make(dev.xp.fmod(a, b), dev)
 
     @staticmethod
     def backward(ctx, g):
-        x, y = _saved(ctx)
         need = ctx.needs_input_grad
-        return g if need[0] else None, -g * div(x, y, rounding_mode="trunc") if need[1] else None
+        gy = None
+        if need[1]:  # (x and y are saved only then)
+            x, y = _saved(ctx)
+            gy = -g * div(x, y, rounding_mode="trunc")
+        return g if need[0] else None, gy
 
 
 def remainder(input, other, *, out=None):
@@ -397,14 +475,15 @@ def _log_scalar(v: float) -> float:
 class Pow(Function):
     @staticmethod
     def forward(ctx, x, e):
-        dev, (a, b), dt = _arrays("pow", x, e)
+        dev, a, b, dt = _arrays("pow", x, e)
         if dt.kind == "b":
             raise NotImplementedError("\"pow\" not implemented for 'Bool'")
         if dt.kind in "iu" and not isinstance(e, TensorBase) and e < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         out = make(_int_pow(dev.xp, a, b) if dt.kind in "iu" else dev.xp.power(a, b), dev)
         need = ctx.needs_input_grad
-        _save(ctx, x, e, out if need[1] else None)
+        if need[0] or need[1]:
+            _save(ctx, x, e, out if need[1] else None)
         return out
 
     @staticmethod
@@ -434,7 +513,12 @@ def pow(input, exponent, *, out=None):
 
     Integer tensors to negative integer (scalar) powers are an error, as in PyTorch.
     """
-    return _out(Pow.apply(_number(input), _number(exponent)), out, "pow")
+    if not (type(exponent) is int or type(exponent) is float or isinstance(exponent, TensorBase)):
+        exponent = _number(exponent)
+    if not isinstance(input, TensorBase):
+        input = _number(input)
+    result = Pow.apply(input, exponent)
+    return result if out is None else _out(result, out, "pow")
 
 
 def square(input, *, out=None):
@@ -556,8 +640,9 @@ class Relu(Function):
     def forward(ctx, x):
         if x._data.dtype.kind == "b":
             raise RuntimeError("Boolean inputs not supported for relu")
-        out = make(x.xp.maximum(x._data, 0), x.device)
-        ctx.save_for_backward(out)
+        out = make(x.device.xp.maximum(x._data, 0), x.device)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(out)
         return out
 
     @staticmethod
@@ -576,8 +661,10 @@ class _FloatUnary(Function):
     @staticmethod
     def forward(ctx, x):
         cls = type(ctx)
-        out = make(cls.f(x.xp, _float(x)), x.device)
-        ctx.save_for_backward(out if cls.uses_output else x)
+        a = x._data
+        out = make(cls.f(x.device.xp, a if a.dtype.kind == "f" else _float(x)), x.device)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(out if cls.uses_output else x)
         return out
 
     @staticmethod
@@ -700,7 +787,10 @@ def _unary_function(name, fn_class, doc):
     """The public ``name(input, *, out=None)`` for a one-input Function class."""
 
     def fn(input, *, out=None):
-        return _out(fn_class.apply(_tensor(name, input)), out, name)
+        if not isinstance(input, TensorBase):
+            _tensor(name, input)  # raises PyTorch's TypeError
+        result = fn_class.apply(input)
+        return result if out is None else _out(result, out, name)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
@@ -767,7 +857,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
 class Atan2(Function):
     @staticmethod
     def forward(ctx, y, x):
-        dev, (a, b), dt = _arrays("atan2", y, x)
+        dev, a, b, dt = _arrays("atan2", y, x)
         if dt.kind != "f":
             f = get_default_dtype().np
             a, b = a.astype(f), b.astype(f)
@@ -785,7 +875,7 @@ class Atan2(Function):
 class Hypot(Function):
     @staticmethod
     def forward(ctx, x, y):
-        dev, (a, b), dt = _arrays("hypot", x, y)
+        dev, a, b, dt = _arrays("hypot", x, y)
         if dt.kind != "f":
             raise _not_implemented("hypot", dev, dt)
         out = make(dev.xp.hypot(a, b), dev)
@@ -804,7 +894,7 @@ class Maximum(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        dev, (a, b), _ = _arrays("maximum", x, y)
+        dev, a, b, _ = _arrays("maximum", x, y)
         ctx.save_for_backward(x, y)
         return make(type(ctx).f(dev.xp, a, b), dev)
 
@@ -831,7 +921,7 @@ class Fmax(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        dev, (a, b), _ = _arrays("fmax", x, y)
+        dev, a, b, _ = _arrays("fmax", x, y)
         ctx.save_for_backward(x, y)
         return make(type(ctx).f(dev.xp, a, b), dev)
 
@@ -877,19 +967,22 @@ arctan2 = atan2
 class Clamp(Function):
     @staticmethod
     def forward(ctx, x, lo, hi):
-        bounds = [b for b in (lo, hi) if b is not None]
-        dev, arrays, dt = _arrays("clamp", x, *bounds)
-        if dt.kind == "b" and (len(bounds) == 2 or not isinstance(bounds[0], TensorBase)):
-            # PyTorch's bool kernels cover only one tensor bound (clamp_min/clamp_max)
-            tensors = all(isinstance(b, TensorBase) for b in bounds)
-            raise _not_implemented("clamp" if tensors else "clamp_scalar", dev, dt)
-        xp = dev.xp
-        out = arrays[0]
-        if lo is not None:
-            out = xp.maximum(out, arrays[1])
-        if hi is not None:
-            out = xp.minimum(out, arrays[-1])
-        _save(ctx, x, lo, hi)
+        if lo is None or hi is None:  # one bound, the common case (``clamp(min=0)``)
+            bound = hi if lo is None else lo
+            dev, a, b, dt = _arrays("clamp", x, bound)
+            if dt.kind == "b" and not isinstance(bound, TensorBase):
+                # PyTorch's bool kernels cover only one tensor bound (clamp_min/clamp_max)
+                raise _not_implemented("clamp_scalar", dev, dt)
+            out = (dev.xp.maximum if hi is None else dev.xp.minimum)(a, b)
+        else:
+            dev, (a, b_lo, b_hi), dt = _arrays_n("clamp", x, lo, hi)
+            if dt.kind == "b":
+                tensors = isinstance(lo, TensorBase) and isinstance(hi, TensorBase)
+                raise _not_implemented("clamp" if tensors else "clamp_scalar", dev, dt)
+            out = dev.xp.minimum(dev.xp.maximum(a, b_lo), b_hi)
+        need = ctx.needs_input_grad
+        if need[0] or need[1] or need[2]:
+            _save(ctx, x, lo, hi)
         return make(out, dev)
 
     @staticmethod
@@ -919,7 +1012,14 @@ def clamp(input, min=None, max=None, *, out=None):
     """Limit ``input`` to ``[min, max]`` (numbers or tensors; either may be None, not both)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    return _out(Clamp.apply(_tensor("clamp", input), _bound(min), _bound(max)), out, "clamp")
+    if not isinstance(input, TensorBase):
+        _tensor("clamp", input)  # raises PyTorch's TypeError
+    if not (min is None or type(min) is float or type(min) is int):
+        min = _number(min)  # (tensors pass unchanged)
+    if not (max is None or type(max) is float or type(max) is int):
+        max = _number(max)
+    result = Clamp.apply(input, min, max)
+    return result if out is None else _out(result, out, "clamp")
 
 
 def clamp_min(input, min, *, out=None):
@@ -942,17 +1042,25 @@ class Where(Function):
         if c.dtype.kind != "b":
             raise RuntimeError("where expected condition to be a boolean tensor, but got a "
                                f"tensor with dtype {legacy_name(c.dtype)}")
-        check_same_device("where", condition, x, y)
-        _check_broadcast([c.shape] + [v._data.shape for v in (x, y) if isinstance(v, TensorBase)])
-        if isinstance(x, TensorBase) or isinstance(y, TensorBase):
-            dev, (a, b), dt = _arrays("where", x, y)
+        dev = condition.device
+        x_tensor, y_tensor = isinstance(x, TensorBase), isinstance(y, TensorBase)
+        if not ((not x_tensor or (x.device is dev and x._data.shape == c.shape)) and
+                (not y_tensor or (y.device is dev and y._data.shape == c.shape))):
+            check_same_device("where", condition, x, y)
+            _check_broadcast([c.shape] + [v._data.shape for v in (x, y)
+                                          if isinstance(v, TensorBase)])
+        if x_tensor or y_tensor:
+            dev, a, b, dt = _arrays("where", x, y)
             xp = dev.xp
         else:  # two numbers: their own promotion, on the condition's device
-            dev, xp = condition.device, condition.xp
+            xp = dev.xp
             dt = result_type(x, y).np
             a, b = xp.asarray(x, dtype=dt), xp.asarray(y, dtype=dt)
-        ctx.save_for_backward(condition)
-        return make(xp.where(c, a, b).astype(dt, copy=False), dev)
+        need = ctx.needs_input_grad
+        if need[1] or need[2]:
+            ctx.save_for_backward(condition)
+        out = xp.where(c, a, b)
+        return make(out if out.dtype == dt else out.astype(dt), dev)
 
     @staticmethod
     def backward(ctx, g):
@@ -969,14 +1077,25 @@ def where(condition, input=None, other=None, *, out=None):
     """
     if input is None and other is None:
         return _tensor("where", condition, "condition").nonzero(as_tuple=True)
-    return _out(Where.apply(_tensor("where", condition, "condition"), _number(input),
-                            _number(other)), out, "where")
+    if not isinstance(condition, TensorBase):
+        _tensor("where", condition, "condition")  # raises PyTorch's TypeError
+    if not (type(input) is float or isinstance(input, TensorBase)):
+        input = _number(input)
+    if not (type(other) is float or isinstance(other, TensorBase)):
+        other = _number(other)
+    result = Where.apply(condition, input, other)
+    return result if out is None else _out(result, out, "where")
 
 
 # ---------------------------------------------------------------------------- comparisons
+def _compared(x, y, op, ufunc):
+    """``x <op> y`` (a bool tensor) for a tensor ``x`` and a tensor or Python number ``y``."""
+    dev, a, b, _ = _arrays(op, x, y)
+    return make(getattr(dev.xp, ufunc)(a, b), dev)
+
+
 def _compare(op, ufunc, input, other, out):
-    dev, arrays, _ = _arrays(op, _tensor(op, input), _number(other))
-    return _out(make(getattr(dev.xp, ufunc)(*arrays), dev), out, op)
+    return _out(_compared(_tensor(op, input), _number(other), op, ufunc), out, op)
 
 
 def eq(input, other, *, out=None):
@@ -1103,10 +1222,10 @@ def logical_not(input, *, out=None):
 
 
 def _bitwise(op, ufunc, input, other, out, allow_bool=True):
-    dev, arrays, dt = _arrays(op, _number(input), _number(other))
+    dev, a, b, dt = _arrays(op, _number(input), _number(other))
     if dt.kind == "f" or (dt.kind == "b" and not allow_bool):
         raise _not_implemented(op, dev, dt)
-    return _out(make(getattr(dev.xp, ufunc)(*arrays), dev), out, op)
+    return _out(make(getattr(dev.xp, ufunc)(a, b), dev), out, op)
 
 
 def bitwise_and(input, other, *, out=None):
@@ -1186,15 +1305,22 @@ def _inplace(target, fn, args, kwargs, fast=None):
     dst = target._data
     # (Expanded views are read-only: apply_inplace raises PyTorch's error for them.)
     if fast is not None and dst.dtype.kind == "f" and getattr(dst.flags, "writeable", True):
-        present = [a for a in args if a is not None]
-        _, arrays = prepare(fn.__name__, target, *present)
-        if arrays[0] is dst and all(_fits(a.shape, dst.shape) for a in arrays[1:]
-                                    if hasattr(a, "shape")):
-            it = iter(arrays[1:])
-            operands = [None if a is None else next(it) for a in args]
-
-            def fast_path(t, *_):
-                fast(t.xp, t._data, *operands, **kwargs)
+        dev = target.device
+        operands = ()  # (tuple concatenation: no per-operand calls on this per-step path)
+        for a in args:  # each operand: a same-dtype tensor that fits, a Python number, or None
+            if isinstance(a, TensorBase):
+                b = a._data
+                if a.device is not dev or b.dtype != dst.dtype or (
+                        b.shape != dst.shape and not _fits(b.shape, dst.shape)):
+                    break
+                operands += (b,)
+            elif a is None or type(a) is float or type(a) is int or type(a) is bool:
+                operands += (a,)
+            else:
+                break
+        else:
+            def fast_path(t, *_, operands=operands):
+                fast(t.device.xp, t._data, *operands, **kwargs)
 
     return apply_inplace(target, lambda t, *a: fn(t, *a, **kwargs), *args, fast=fast_path)
 
@@ -1207,7 +1333,9 @@ def _inplace_method(fn, fast=None, nargs=1):
             return _inplace(self, fn, (), kwargs, fast)
     else:
         def method(self, other, **kwargs):
-            return _inplace(self, fn, (_number(other),), kwargs, fast)
+            if not (type(other) is float or isinstance(other, TensorBase)):
+                other = _number(other)
+            return _inplace(self, fn, (other,), kwargs, fast)
 
     method.__name__ = method.__qualname__ = fn.__name__ + "_"
     return method
@@ -1218,13 +1346,25 @@ def _is_operand(x) -> bool:
         x, numbers.Number)
 
 
-def _operator(fn, reflected=False):
-    """A Python operator method: ``fn(self, other)``, or ``fn(other, self)`` when reflected."""
+def _operator(fn, reflected=False, direct=None, *extra):
+    """A Python operator method: ``fn(self, other)``, or ``fn(other, self)`` when reflected.
+
+    With ``direct``, a tensor or Python float/int operand (nearly every call) skips ``fn``'s
+    argument conversion: ``direct(self, other, *extra)`` (``direct(other, self, *extra)``
+    reflected) is what ``fn`` computes for such operands."""
+    if direct is None:
+        direct = fn
     if reflected:
         def op(self, other):
+            t = type(other)
+            if t is float or t is int or isinstance(other, TensorBase):
+                return direct(other, self, *extra)
             return fn(other, self) if _is_operand(other) else NotImplemented
     else:
         def op(self, other):
+            t = type(other)
+            if t is float or t is int or isinstance(other, TensorBase):
+                return direct(self, other, *extra)
             return fn(self, other) if _is_operand(other) else NotImplemented
 
     op.__name__ = op.__qualname__ = fn.__name__
@@ -1232,14 +1372,14 @@ def _operator(fn, reflected=False):
 
 
 def _fast_add(xp, out, b, alpha=1):
-    if alpha != 1 or isinstance(alpha, bool):
+    if alpha != 1 or alpha is True:  # (True == 1, but a bool alpha has its rules)
         _check_alpha(out.dtype, alpha)
         b = b * alpha
     xp.add(out, b, out=out)
 
 
 def _fast_sub(xp, out, b, alpha=1):
-    if alpha != 1 or isinstance(alpha, bool):
+    if alpha != 1 or alpha is True:  # (True == 1, but a bool alpha has its rules)
         _check_alpha(out.dtype, alpha)
         b = b * alpha
     xp.subtract(out, b, out=out)
@@ -1326,10 +1466,14 @@ class ElementwiseMethods:
 
     # -- in place (x.op_(...)); the hot ones used by optimizers write straight into storage
     def add_(self, other, *, alpha=1):
-        return _inplace(self, add, (_number(other),), {"alpha": alpha}, _fast_add)
+        if not (type(other) is float or isinstance(other, TensorBase)):
+            other = _number(other)
+        return _inplace(self, add, (other,), {"alpha": alpha}, _fast_add)
 
     def sub_(self, other, *, alpha=1):
-        return _inplace(self, sub, (_number(other),), {"alpha": alpha}, _fast_sub)
+        if not (type(other) is float or isinstance(other, TensorBase)):
+            other = _number(other)
+        return _inplace(self, sub, (other,), {"alpha": alpha}, _fast_sub)
 
     subtract_ = sub_
     mul_ = multiply_ = _inplace_method(mul, lambda xp, out, b: xp.multiply(out, b, out=out))
@@ -1429,18 +1573,18 @@ class ElementwiseMethods:
 
     # -- Python operators: NotImplemented for operands that are neither tensors nor numbers, so
     # Python tries the other side (and ``t == None`` is False), as in PyTorch.
-    __add__ = __radd__ = _operator(add)
-    __sub__ = _operator(sub)
-    __rsub__ = _operator(sub, reflected=True)
-    __mul__ = __rmul__ = _operator(mul)
-    __truediv__ = _operator(div)
-    __rtruediv__ = _operator(div, reflected=True)
+    __add__ = __radd__ = _operator(add, False, Add.apply, 1)
+    __sub__ = _operator(sub, False, Sub.apply, 1)
+    __rsub__ = _operator(sub, True, Sub.apply, 1)
+    __mul__ = __rmul__ = _operator(mul, False, Mul.apply)
+    __truediv__ = _operator(div, False, Div.apply)
+    __rtruediv__ = _operator(div, True, Div.apply)
     __floordiv__ = _operator(floor_divide)
     __rfloordiv__ = _operator(floor_divide, reflected=True)
     __mod__ = _operator(remainder)
     __rmod__ = _operator(remainder, reflected=True)
-    __pow__ = _operator(pow)
-    __rpow__ = _operator(pow, reflected=True)
+    __pow__ = _operator(pow, False, Pow.apply)
+    __rpow__ = _operator(pow, True, Pow.apply)
     __and__ = __rand__ = _operator(bitwise_and)
     __or__ = __ror__ = _operator(bitwise_or)
     __xor__ = __rxor__ = _operator(bitwise_xor)
@@ -1448,12 +1592,12 @@ class ElementwiseMethods:
     __rlshift__ = _operator(bitwise_left_shift, reflected=True)
     __rshift__ = _operator(bitwise_right_shift)
     __rrshift__ = _operator(bitwise_right_shift, reflected=True)
-    __eq__ = _operator(eq)
-    __ne__ = _operator(ne)
-    __lt__ = _operator(lt)
-    __le__ = _operator(le)
-    __gt__ = _operator(gt)
-    __ge__ = _operator(ge)
+    __eq__ = _operator(eq, False, _compared, "eq", "equal")
+    __ne__ = _operator(ne, False, _compared, "ne", "not_equal")
+    __lt__ = _operator(lt, False, _compared, "lt", "less")
+    __le__ = _operator(le, False, _compared, "le", "less_equal")
+    __gt__ = _operator(gt, False, _compared, "gt", "greater")
+    __ge__ = _operator(ge, False, _compared, "ge", "greater_equal")
     __iadd__ = _operator(add_)
     __isub__ = _operator(sub_)
     __imul__ = _operator(mul_)

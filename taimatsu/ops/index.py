@@ -208,7 +208,10 @@ def _index(t, key):
 
 
 def _has_int_array(key) -> bool:
-    return any(is_array(k) and k.dtype.kind != "b" for k in key)
+    for k in key:
+        if is_array(k) and k.dtype.kind != "b":
+            return True
+    return False
 
 
 def _own(key):
@@ -216,7 +219,7 @@ def _own(key):
 
     NOTE: a graph keeps the key for backward; the user may change an index tensor in place.
     """
-    return tuple(k.copy() if is_array(k) else k for k in key)
+    return tuple([k.copy() if is_array(k) else k for k in key])
 
 
 # ---------------------------------------------------------------------------- parsing x[key]
@@ -296,6 +299,25 @@ def _parse(x, key):
         if not -n <= key < n:
             raise IndexError(f"index {key} is out of bounds for dimension 0 with size {n}")
         return (key, Ellipsis), None
+    if type(key) is slice and shape:  # the common x[a:b]
+        return (_normalise_slice(key, shape[0])[0], Ellipsis), None
+    if type(key) is tuple and len(key) <= len(shape):
+        # A tuple of in-range ints and step-less slices (x[:, a:b], x[i, j]) is all basic; any
+        # other entry, or an int out of range, takes the general path below (and its errors).
+        for k in key:
+            if type(k) is not int and (type(k) is not slice or k.step is not None):
+                break
+        else:
+            basic = []
+            for k, n in zip(key, shape):
+                if type(k) is slice:
+                    basic.append(_normalise_slice(k, n)[0])
+                elif -n <= k < n:
+                    basic.append(k)
+                else:
+                    break
+            else:
+                return tuple(basic) + (Ellipsis,), None
     if not isinstance(key, tuple):
         key = tuple(key) if _sequence_as_tuple(key) else (key,)
     items = []
@@ -432,6 +454,13 @@ def _check_broadcast(arrays) -> None:
 
 
 def _getitem(x, key):
+    if isinstance(key, TensorBase) and key.device is x.device and x._data.ndim:
+        k = key._data
+        # x[int32/int64 tensor], the hot case: what _parse returns for it, once in range
+        if k.ndim and k.dtype.kind == "i" and k.dtype.itemsize >= 4:
+            n = x._data.shape[0]
+            if _out_of_range(k, -n, n) is None:
+                return Index.apply(x, (k,))
     basic, adv = _parse(x, key)
     out = x if basic is None else Slice.apply(x, basic)
     return out if adv is None else Index.apply(out, adv)

@@ -49,6 +49,16 @@ def _same_device(op: str, *tensors) -> None:
             return
 
 
+def _plain_mm(input, other) -> bool:
+    """True for two tensors that ``mm`` takes without further checks: 2-D, inner sizes equal,
+    one non-bool dtype, one device object (the hot case, which skips the general validation)."""
+    if isinstance(input, TensorBase) and isinstance(other, TensorBase):
+        a, b = input._data, other._data
+        return (a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0] and a.dtype == b.dtype
+                and a.dtype.kind != "b" and input.device is other.device)
+    return False
+
+
 def _no_bool(kernel: str, a) -> None:
     if a._data.dtype.kind == "b":
         raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
@@ -216,7 +226,14 @@ class Matmul(Function):
 
 # Same Function, PyTorch's node names (grad_fn=<MmBackward0>).
 class Mm(Matmul):
-    pass
+    @staticmethod
+    def forward(ctx, a, b):
+        # Matmul's forward for two matrices: nothing to fold, so no _product call.
+        need_a, need_b = ctx.needs_input_grad
+        if need_a or need_b:
+            ctx.ndims = (2, 2)
+            ctx.save_for_backward(a if need_b else None, b if need_a else None)
+        return make(a._data @ b._data, a.device)
 
 
 class Bmm(Matmul):
@@ -244,6 +261,8 @@ def matmul(input, other):
         >>> taimatsu.matmul(taimatsu.ones(10, 3, 4), taimatsu.ones(4, 5)).shape
         taimatsu.Size([10, 3, 5])
     """
+    if _plain_mm(input, other):
+        return Mm.apply(input, other)
     _tensors("matmul", ("input", "other"), input, other)
     a, b = input._data, other._data
     da, db = a.ndim, b.ndim
@@ -272,6 +291,8 @@ def matmul(input, other):
 
 def mm(input, mat2):
     """Matrix product of two 2-D tensors (no broadcasting; see :func:`matmul`)."""
+    if _plain_mm(input, mat2):
+        return Mm.apply(input, mat2)
     _tensors("mm", ("input", "mat2"), input, mat2)
     for name, t in (("self", input), ("mat2", mat2)):
         if t._data.ndim != 2:
@@ -343,7 +364,7 @@ class Addmm(Function):
             ctx.ndims = (a._data.ndim, b._data.ndim)
             ctx.beta, ctx.alpha = beta, alpha
             ctx.save_for_backward(a if need_b else None, b if need_a else None)
-        out = _product(a._data, b._data)
+        out = a._data @ b._data  # every add* op passes ranks that _product would not fold
         if alpha != 1:
             out *= alpha
         if beta != 0:  # beta == 0 ignores input, NaN included (as PyTorch)
@@ -377,6 +398,13 @@ class Baddbmm(Addmm):
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """``beta * input + alpha * (mat1 @ mat2)`` in one fused op; ``input`` broadcasts to the
     product's shape (this is ``nn.Linear``'s kernel)."""
+    if _plain_mm(mat1, mat2) and isinstance(input, TensorBase):
+        # The hot case (nn.Linear): a bias of the product's shape or its last dim, same dtype
+        # and device, float coefficients left as they are.
+        c, m = input._data, mat2._data
+        if (c.dtype == m.dtype and m.dtype.kind == "f" and input.device is mat1.device
+                and (c.shape == (m.shape[1],) or c.shape == (mat1._data.shape[0], m.shape[1]))):
+            return Addmm.apply(input, mat1, mat2, beta, alpha)
     _tensors("addmm", ("input", "mat1", "mat2"), input, mat1, mat2)
     dt = mat2._data.dtype
     if input._data.dtype != dt:

@@ -50,10 +50,17 @@ return_types = SimpleNamespace(
 
 
 # ---------------------------------------------------------------------------- dim helpers
+_ALL_DIMS = tuple(tuple(range(n)) for n in range(65))  # NumPy and CuPy allow 64 dims
+
+
 def _dims(dim, ndim: int) -> tuple:
     """Reduced dims as a sorted tuple; None and an empty sequence mean every dim."""
-    if dim is None or (not isinstance(dim, int) and len(dim) == 0):
-        return tuple(range(ndim))
+    if dim is None:
+        return _ALL_DIMS[ndim]
+    if type(dim) is int and -ndim <= dim < ndim:  # the hot case, wrapped inline (not 0-d)
+        return (dim % ndim,)
+    if not isinstance(dim, int) and len(dim) == 0:
+        return _ALL_DIMS[ndim]
     return wrap_dims(dim, ndim)
 
 
@@ -132,7 +139,9 @@ class Sum(Function):
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum of elements over ``dim`` (int or tuple) or all of them; integers sum as int64."""
-    return Sum.apply(input, _dims(dim, input._data.ndim), keepdim, _acc_dtype(dtype, input._data))
+    a = input._data
+    acc = None if dtype is None and a.dtype.kind == "f" else _acc_dtype(dtype, a)
+    return Sum.apply(input, _ALL_DIMS[a.ndim] if dim is None else _dims(dim, a.ndim), keepdim, acc)
 
 
 class SumToSize(Function):
@@ -141,12 +150,14 @@ class SumToSize(Function):
     @staticmethod
     def forward(ctx, x, shape):
         a = x._data
-        ctx.shape = a.shape
+        have = ctx.shape = a.shape
         lead = a.ndim - len(shape)
-        dims = tuple(range(lead)) + tuple(
-            lead + i for i, s in enumerate(shape) if s == 1 and a.shape[lead + i] != 1)
-        if dims:
-            a = a.sum(axis=dims, keepdims=True)
+        kept = ()  # size-1 dims of ``shape`` that were broadcast
+        for i, s in enumerate(shape):
+            if s == 1 and have[lead + i] != 1:
+                kept += (lead + i,)
+        if lead or kept:
+            a = a.sum(axis=_ALL_DIMS[lead] + kept, keepdims=True)
             if lead:
                 a = a.reshape(shape)
         return make(a, x.device)
@@ -163,9 +174,13 @@ def sum_to_size(input, *size):
     if have == shape:
         return input
     lead = len(have) - len(shape)
-    if lead < 0 or builtins.any(s != 1 and s != h for s, h in zip(shape, have[lead:])):
-        raise RuntimeError(f"size {{{list(shape)}}} is not expandable to size {{{list(have)}}}.")
-    return SumToSize.apply(input, shape)
+    if lead >= 0:
+        for s, h in zip(shape, have[lead:]):
+            if s != 1 and s != h:
+                break
+        else:
+            return SumToSize.apply(input, shape)
+    raise RuntimeError(f"size {{{list(shape)}}} is not expandable to size {{{list(have)}}}.")
 
 
 class Mean(Function):
@@ -177,6 +192,11 @@ class Mean(Function):
         ctx.n = n
         if n == 0:  # NumPy warns about an empty mean; PyTorch quietly gives NaN
             out = x.xp.full(_out_shape(a.shape, dims, keepdim), _NAN, dtype or a.dtype)
+        elif dtype is None and a.dtype.kind == "f" and a.dtype.itemsize >= 4 and n < 1 << 24:
+            # NumPy's mean is this sum and division (it divides in float64 and rounds, which
+            # for a float32 sum and an n exact in float32 is the same float32 quotient), minus
+            # ~8 us of Python bookkeeping.
+            out = a.sum(axis=dims, keepdims=keepdim) / n
         else:
             out = a.mean(axis=dims, keepdims=keepdim, dtype=dtype)
         return make(out, x.device)
@@ -345,7 +365,11 @@ class SelectAlongDim(Function):
         ctx.meta = (a.shape, dims, keepdim)
         ctx.dim, ctx.idx, ctx.xp = dim, idx, x.xp
         v = x.xp.take_along_axis(_as_1d(a), idx, axis=dim)
-        return make(v.reshape(_out_shape(a.shape, dims, keepdim)), x.device)
+        if not a.ndim:
+            v = v.reshape(())
+        elif not keepdim:
+            v = v.squeeze(axis=dim)
+        return make(v, x.device)
 
     @staticmethod
     def backward(ctx, g):
@@ -370,8 +394,8 @@ def _select(kind, name, input, dim, keepdim, pick):
     _check_nonempty(name, a, (d,) if a.ndim else (), False)
     idx = pick(_as_1d(a), d)
     values = _SELECT_NODES[name].apply(input, idx, d, keepdim)
-    shape = _out_shape(a.shape, (d,) if a.ndim else (), keepdim)
-    return kind(values, make(idx.reshape(shape).astype(int64.np, copy=False), input.device))
+    return kind(values, make(idx.reshape(values._data.shape).astype(int64.np, copy=False),
+                             input.device))
 
 
 def _max_or_min(name, input, dim, keepdim):
@@ -581,7 +605,7 @@ class Logsumexp(Function):
             out = xp.where(pos, xp.log(xp.where(pos, s, 1)), -_INF) + m  # log 0 without warning
             out = out.astype(a.dtype, copy=False)
             if not keepdim:
-                out = out.reshape(_out_shape(a.shape, dims, False))
+                out = out.squeeze(axis=dims)
         out = make(out, x.device)
         ctx.save_for_backward(x, out)
         return out
@@ -774,18 +798,21 @@ def cumprod(input, dim, *, dtype=None):
 
 
 # ---------------------------------------------------------------------------- softmax
-def _softmax_input(name, input, dtype):
+def _softmax_args(name, input, dim, dtype):
+    """The input (cast to ``dtype``) and ``dim`` wrapped, after PyTorch's checks."""
     if dtype is not None:
         input = input.to(to_dtype(dtype))
     a = input._data
     if a.dtype.kind != "f":
         raise NotImplementedError(f'"{name}" not implemented for \'{legacy_name(a.dtype)}\'')
-    return input
+    n = a.ndim
+    # NOTE: an in-range int dim (the hot case) is wrapped inline; wrap_dim handles the rest.
+    return input, (dim % n if type(dim) is int and -n <= dim < n else wrap_dim(dim, n))
 
 
 def _shifted(a, dim):
     """``a`` minus its max along ``dim`` (as at least 1-d): exp of it cannot overflow."""
-    a1 = _as_1d(a)
+    a1 = a if a.ndim else a.reshape(1)  # (_as_1d, inline: softmax is hot)
     return a1 - a1.max(axis=dim, keepdims=True)
 
 
@@ -836,14 +863,12 @@ class LogSoftmax(Function):
 
 def softmax(input, dim, dtype=None):
     """``exp(x) / sum(exp(x))`` along ``dim``, computed stably (``dtype`` casts the input)."""
-    input = _softmax_input("softmax", input, dtype)
-    return Softmax.apply(input, wrap_dim(dim, input._data.ndim))
+    return Softmax.apply(*_softmax_args("softmax", input, dim, dtype))
 
 
 def log_softmax(input, dim, dtype=None):
     """``log(softmax(x))`` along ``dim``, computed stably (``dtype`` casts the input)."""
-    input = _softmax_input("log_softmax", input, dtype)
-    return LogSoftmax.apply(input, wrap_dim(dim, input._data.ndim))
+    return LogSoftmax.apply(*_softmax_args("log_softmax", input, dim, dtype))
 
 
 # ---------------------------------------------------------------------------- sorting

@@ -39,7 +39,10 @@ def _shape_arg(size) -> tuple:
     tensors), as in PyTorch, where ``view(2, 3.0)`` is a TypeError."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = size[0]
-    return tuple(operator.index(s) for s in size)
+    for s in size:  # NOTE: plain ints (the hot case) need no conversion
+        if type(s) is not int:
+            return tuple([operator.index(s) for s in size])
+    return tuple(size)
 
 
 def _dim_list(dims) -> tuple:
@@ -66,6 +69,7 @@ def _prod(shape) -> int:
 def _infer(shape: tuple, numel: int) -> tuple:
     """``shape`` with its one ``-1`` filled in so that it holds ``numel`` elements."""
     neg = None
+    known = 1  # the product of the given sizes
     for i, s in enumerate(shape):
         if s == -1:
             if neg is not None:
@@ -73,7 +77,8 @@ def _infer(shape: tuple, numel: int) -> tuple:
             neg = i
         elif s < 0:
             raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {list(shape)}")
-    known = _prod(s for s in shape if s != -1)
+        else:
+            known *= s
     if neg is None:
         if known != numel:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
@@ -264,6 +269,8 @@ class Transpose(Function):
 def transpose(input, dim0, dim1):
     """Swap dims ``dim0`` and ``dim1`` (a view)."""
     n = input._data.ndim
+    if type(dim0) is int and type(dim1) is int and -n <= dim0 < n and -n <= dim1 < n:
+        return Transpose.apply(input, dim0 % n, dim1 % n)  # the hot case: dims wrapped inline
     d0, d1 = wrap_dim(dim0, n), wrap_dim(dim1, n)
     if n == 0:  # a 0-d tensor accepts dims 0/-1 and has nothing to swap
         return View.apply(input, ())
@@ -283,7 +290,7 @@ def t(input):
     n = input._data.ndim
     if n > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {n}D")
-    return transpose(input, 0, 1) if n == 2 else View.apply(input, input._data.shape)
+    return Transpose.apply(input, 0, 1) if n == 2 else View.apply(input, input._data.shape)
 
 
 def _mT(input, name: str = "mT"):

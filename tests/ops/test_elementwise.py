@@ -771,6 +771,68 @@ def test_operator_inplace_keeps_identity(device):
     np.testing.assert_allclose(to_np(x), [2.0, 2.0, 2.0])
 
 
+# ------------------------------------------------------------------ operand fast paths
+# Operators and the hot functions hand tensors and Python floats/ints straight to the op; these
+# check the cases beside that path (numbers on the left, small int dtypes, bools, NumPy scalars).
+NUMBER_OPERANDS = [
+    lambda T, t: 2 * t, lambda T, t: 1 - t, lambda T, t: 1.5 * t, lambda T, t: 3 + t,
+    lambda T, t: 2 / t, lambda T, t: 2 ** t, lambda T, t: 300 * t, lambda T, t: t - 300,
+    lambda T, t: t * True, lambda T, t: True + t, lambda T, t: t > 1, lambda T, t: 1.5 <= t,
+    lambda T, t: t == 2, lambda T, t: T.mul(2, t), lambda T, t: T.add(t, np.float64(0.5)),
+    lambda T, t: T.pow(t, 2), lambda T, t: t.pow(np.int64(2)), lambda T, t: T.sub(t, 1, alpha=2),
+    lambda T, t: T.clamp(t, min=1), lambda T, t: T.clamp(t, max=1.5),
+    lambda T, t: T.clamp(t, min=np.float32(0.5), max=2), lambda T, t: T.where(t > 1, t, 0.0),
+    lambda T, t: T.where(t > 1, 0.0, t), lambda T, t: T.where(t > 1, 1, 0.5),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int32", "int64", "float16", "float32",
+                                   "float64"])
+@pytest.mark.parametrize("fn", NUMBER_OPERANDS, ids=lambda f: "")
+def test_number_operands_match_pytorch(fn, dtype):
+    _same_outcome(fn, [np.array([1, 2, 3], dtype=dtype)], atol=1e-3)
+
+
+@needs_torch
+@pytest.mark.parametrize("fn", [
+    lambda T, x, y: x * y, lambda T, x, y: y * x, lambda T, x, y: x / y, lambda T, x, y: y / x,
+    lambda T, x, y: x % y, lambda T, x, y: y % x, lambda T, x, y: T.fmod(x, y),
+    lambda T, x, y: x ** y, lambda T, x, y: y ** x, lambda T, x, y: x.clamp(min=y),
+    lambda T, x, y: x.clamp(y, y + 1), lambda T, x, y: T.where(y > 1, x, y),
+    lambda T, x, y: 2.0 ** x, lambda T, x, y: 3.0 / x, lambda T, x, y: 1 - x * 2,
+], ids=lambda f: "")
+def test_gradient_to_one_input_matches_pytorch(fn):
+    """Ops save only what the needed gradients use: x requires grad, y does not."""
+    xs, ys = np.array([0.5, 1.5, 2.5]), np.array([1.25, 0.75, 2.0])
+    res = []
+    for T in (taimatsu, torch):
+        x, y = T.tensor(xs, requires_grad=True), T.tensor(ys)
+        fn(T, x, y).sum().backward()
+        res.append(to_np(x.grad))
+    np.testing.assert_allclose(res[0], res[1], rtol=1e-6)
+
+
+@needs_torch
+@pytest.mark.parametrize("fn", [
+    lambda T, f, d: f.add_(d), lambda T, f, d: d.sub_(f, alpha=2), lambda T, f, d: f.mul_(d[0]),
+    lambda T, f, d: f.add_(True), lambda T, f, d: f.mul_(T.tensor(2.0)),
+    lambda T, f, d: f.sub_(f[:1]), lambda T, f, d: f.__iadd__(np.float64(0.5)),
+    lambda T, f, d: f.__isub__(2), lambda T, f, d: f.clamp_(min=d[:, :1] * 3),
+], ids=lambda f: "")
+def test_inplace_operands_beside_the_fast_path_match_pytorch(fn):
+    """Operands of another dtype, bools, 0-d and broadcast tensors: the same values, in place."""
+    res = []
+    for T in (taimatsu, torch):
+        f = T.tensor([[1.0, 2.0, 3.0]])
+        d = T.tensor([[0.5, 1.5, 2.5]], dtype=T.float64)
+        out = fn(T, f, d)
+        assert out is f or out is d
+        res.append((str(out.dtype).split(".")[-1], to_np(out)))
+    assert res[0][0] == res[1][0]
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-6)
+
+
 # ------------------------------------------------------------------ errors
 ERRORS = [  # (fn(T), exception, message): the same with taimatsu and torch
     (lambda T: T.tensor([1, 2]) ** -1, RuntimeError, "Integers to negative integer powers"),
@@ -809,6 +871,11 @@ ERRORS = [  # (fn(T), exception, message): the same with taimatsu and torch
      "The size of tensor a \\(2\\) must match the size of tensor b \\(3\\)"),
     (lambda T: T.lerp(T.ones(2), T.ones(2), T.ones(3)), RuntimeError, "size of tensor a"),
     (lambda T: T.ones(2) == T.ones(3), RuntimeError, "size of tensor a"),
+    (lambda T: T.ones(2, 3) * T.ones(2), RuntimeError,
+     ("The size of tensor a \\(3\\) must match the size of tensor b \\(2\\) at "
+      "non-singleton dimension 1")),
+    (lambda T: T.ones(3).add_(T.ones(2)), RuntimeError, "size of tensor a"),
+    (lambda T: T.ones(2).clamp(min=T.ones(3)), RuntimeError, "size of tensor a"),
     (lambda T: T.logical_and(T.ones(2), T.ones(3)), RuntimeError, "size of tensor a"),
     (lambda T: T.isclose(T.ones(2), T.ones(3)), RuntimeError, "size of tensor a"),
     (lambda T: 1 - T.tensor([True]), RuntimeError,

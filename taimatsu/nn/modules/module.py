@@ -590,8 +590,26 @@ class Module:
 
     def parameters(self, recurse: bool = True):
         """Iterate over parameters (each shared parameter once)."""
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
+        # Called on training steps (zero_grad, manual updates): a flat walk over the module
+        # list, not the chain of named_modules / _named_members generators and name strings.
+        seen = set()
+        for module in (self._preorder() if recurse else (self,)):
+            for p in module._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield p
+
+    def _preorder(self) -> list:
+        """This module and its descendants, each once, in ``named_modules`` order."""
+        out, memo, stack = [], set(), [self]
+        while stack:
+            module = stack.pop()
+            if module in memo:
+                continue
+            memo.add(module)
+            out.append(module)
+            stack.extend(m for m in reversed(module._modules.values()) if m is not None)
+        return out
 
     def named_parameters(self, prefix: str = "", recurse: bool = True,
                          remove_duplicate: bool = True):
