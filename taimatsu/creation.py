@@ -9,7 +9,9 @@ import numpy as np
 from . import backend
 from . import dtypes as _dt
 from ._tensor_base import TensorBase, make
-from .autograd.function import Function, _check_inplace_allowed, apply_inplace
+from .autograd.function import (
+    Function, _check_inplace_allowed, apply_inplace, check_inplace_result,
+)
 from .random import generator_for
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones", "full",
@@ -334,13 +336,14 @@ class Fill(Function):
 
 
 def _fill_fast(t, value):
-    v = value._data if isinstance(value, TensorBase) else value
-    t._data[...] = v
+    check_inplace_result(t, t._data.dtype, t._data.shape)  # e.g. an expanded (read-only) view
+    t._data[...] = value._data if isinstance(value, TensorBase) else value
 
 
 def _draw_(self, draw, generator=None):
     """Overwrite ``self`` with ``draw(rng, shape)``: no history, as PyTorch's random fills."""
     _check_inplace_allowed(self)
+    check_inplace_result(self, self._data.dtype, self._data.shape)
     rng = generator_for(self.device, generator).rng
     self._data[...] = draw(rng, self._data.shape)
     self._bump_version()

@@ -78,8 +78,7 @@ class CopyFrom(Function):
 
 def _copy_fast(t, src):
     arr = backend.to_device(src._data, src.device, t.device)
-    if arr.shape != t._data.shape:
-        check_inplace_result(t, t._data.dtype, arr.shape)  # only the shape can be wrong here
+    check_inplace_result(t, t._data.dtype, arr.shape)  # any dtype casts; shape and layout may not
     t._data[...] = arr
 
 
@@ -116,7 +115,7 @@ def tensor_repr(t) -> str:
     if arr.size == 0 and arr.ndim == 1:
         body = "[]"
     elif arr.dtype.kind == "f":
-        finite = arr[np.isfinite(arr)]
+        finite = arr[np.isfinite(arr)].astype(np.float64)  # float16 cannot hold 1e8
         integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
         big = finite.size and (np.abs(finite).max() >= 1e8 or
                                (np.abs(finite[finite != 0]).min(initial=1) < 1e-4))
