@@ -10,7 +10,9 @@ import numpy as np
 from .dtypes import _FROM_NP
 from .size import Size
 
-_TENSOR_TYPE: type = None  # the rich Tensor class; set once by taimatsu._tensor at import
+_TENSOR_TYPE: type = None
+# A set lookup on the exact class is cheaper than isinstance(arr, np.generic) on every result.
+_NUMPY_SCALARS = frozenset(np.dtype(c).type for c in "?bhilqBHILQefdg")  # the rich Tensor class; set once by taimatsu._tensor at import
 
 
 class TensorBase:
@@ -84,7 +86,7 @@ class TensorBase:
 
 def make(arr, device, requires_grad: bool = False):
     """Wrap ``arr`` (already on ``device``, already a supported dtype) in a new Tensor."""
-    if isinstance(arr, np.generic):  # NumPy ops on 0-d arrays return scalars
+    if arr.__class__ in _NUMPY_SCALARS:  # NumPy ops on 0-d arrays return scalars
         arr = np.asarray(arr)
     t = object.__new__(_TENSOR_TYPE)
     t._data = arr

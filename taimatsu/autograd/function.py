@@ -322,6 +322,7 @@ class RemovableHandle:
 
 # ------------------------------------------------------------------ in-place machinery
 def _check_inplace_allowed(t) -> None:
+    """PyTorch's refusals of in-place writes to leaves that require grad (in grad mode)."""
     if not _state.enabled:
         return
     if t.grad_fn is None and t.requires_grad and t._base is None:
@@ -343,12 +344,16 @@ def apply_inplace(target, fn, *args, fast=None):
     a CopySlices node: gradient outside the view flows to the base's old history, inside it
     through ``fn``. This is the one place in-place autograd is handled, for every op and index.
     """
-    _check_inplace_allowed(target)
-    recording = _state.enabled and (
-        target.requires_grad
-        or any(isinstance(a, TensorBase) and a.requires_grad for a in args)
-        or (target._base is not None and target._base.requires_grad)
-    )
+    recording = False
+    if _state.enabled:  # (under no_grad, e.g. optimizer updates, nothing below applies)
+        _check_inplace_allowed(target)
+        base = target._base
+        recording = target.requires_grad or (base is not None and base.requires_grad)
+        if not recording:
+            for a in args:
+                if isinstance(a, TensorBase) and a.requires_grad:
+                    recording = True
+                    break
     if not recording:
         if fast is not None:
             fast(target, *args)
