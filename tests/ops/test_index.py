@@ -862,3 +862,30 @@ def test_property_setitem_matches_torch(expr, scalar, drop_lead):
         vshape = (1,) + vshape[1:]  # broadcast along the first dim
     w = rand(*vshape, seed=len(ids))
     compare(lambda T, x, w: _set(x * 1, _key_for(T, key), w * 2), a, w)
+
+
+@pytest.mark.parametrize("key,exc,msg", [
+    ((5, slice(None)), IndexError, "index 5 is out of bounds for dimension 0 with size 3"),
+    ((0, slice(None), 7), IndexError, "index 7 is out of bounds for dimension 2 with size 5"),
+    ((9, "a"), IndexError, r"valid indices \(got str\)"),
+    ((slice(None), slice(None, None, 0)), ValueError, "slice step cannot be zero"),
+    ((slice(0.5, None), "a"), IndexError, r"valid indices \(got str\)"),
+    ((0, 0, 0, 0), IndexError, "too many indices for tensor of dimension 3"),
+])
+def test_getitem_basic_tuple_errors(key, exc, msg, device):
+    # Tuples of ints and slices take a fast path that must leave the errors to the general one.
+    x = taimatsu.tensor(X, device=device)
+    with pytest.raises(exc, match=msg):
+        x[key]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32"])
+def test_getitem_int_tensor_fast_path(dtype, device):
+    x = taimatsu.tensor(X, device=device, requires_grad=True)
+    idx = taimatsu.tensor([2, -1, 0, 2], dtype=getattr(taimatsu, dtype), device=device)
+    y = x[idx]
+    assert np.array_equal(to_np(y.detach()), X[[2, -1, 0, 2]])
+    y.sum().backward()
+    assert np.array_equal(to_np(x.grad)[:, 0, 0], [1.0, 0.0, 3.0])
+    with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 0 with size 3"):
+        x[taimatsu.tensor([0, 3], dtype=getattr(taimatsu, dtype), device=device)]

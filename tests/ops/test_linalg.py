@@ -652,3 +652,25 @@ def test_node_names_match_torch(op, shapes):
         names.append(type(getattr(lib, op)(*ts).grad_fn).__name__
                      if lib is torch else getattr(lib, op)(*ts).grad_fn.name())
     assert names[0] == names[1]
+
+
+@needs_torch
+@pytest.mark.parametrize("cshape", [(4,), (2, 4), (1, 4), (2, 1), ()])
+@pytest.mark.parametrize("beta,alpha", [(1, 1), (0.5, 2.0), (0, 1)])
+def test_addmm_bias_shapes_fast_and_general_paths(cshape, beta, alpha, device):
+    # (4,) and (2, 4) take addmm's fast path, the others its general checks: same answers.
+    compare(lambda T, c, a, b: T.addmm(c, a, b, beta=beta, alpha=alpha), rand(*cshape),
+            rand(2, 3, seed=1), rand(3, 4, seed=2), device=device)
+
+
+def test_mm_fast_path_keeps_errors(device):
+    a = taimatsu.tensor(rand(2, 3), device=device)
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied "
+                                           r"\(2x3 and 2x3\)"):
+        a @ a
+    with pytest.raises(RuntimeError, match="expected m1 and m2 to have the same dtype"):
+        taimatsu.mm(a, a.t().double())
+    with pytest.raises(NotImplementedError, match="addmm_impl_cpu_"):
+        a.bool() @ a.t().bool()
+    with pytest.raises(TypeError, match=r"mm\(\): argument 'mat2' \(position 2\) must be Tensor"):
+        taimatsu.mm(a, 2)

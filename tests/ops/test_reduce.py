@@ -492,3 +492,24 @@ def test_property_random_reductions(case):
     shape, dims, keepdim, name = case
     x = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32)
     compare(lambda T, t: REDUCERS[name](T, t, dims, keepdim), x, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dim", [None, 0, -1, (0, 2)])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_mean_is_numpys_bit_for_bit(dtype, dim, keepdim):
+    # mean() computes sum / n itself (NumPy's mean has ~8 us of Python bookkeeping).
+    a = (np.random.default_rng(3).standard_normal((5, 7, 3)) * 1e3).astype(dtype)
+    got = taimatsu.tensor(a).mean(dim, keepdim).numpy()
+    want = a.mean(axis=dim, keepdims=keepdim)
+    assert got.dtype == want.dtype and got.shape == np.shape(want)
+    assert np.array_equal(got, want)
+
+
+def test_sum_to_size_bias_gradient(device):
+    # Only leading dims summed away (the engine's bias case), and leading plus size-1 dims.
+    x = np.random.default_rng(4).standard_normal((4, 2, 3)).astype(np.float32)
+    t = taimatsu.tensor(x, device=device)
+    assert np.allclose(to_np(t.sum_to_size(3)), x.sum(axis=(0, 1)))
+    assert np.allclose(to_np(t.sum_to_size(2, 1)), x.sum(axis=(0, 2))[:, None])
+    assert np.allclose(to_np(t.sum_to_size(1, 1, 3)), x.sum(axis=(0, 1), keepdims=True))
