@@ -600,8 +600,7 @@ class Logsumexp(Function):
             # so that the answer is that infinity rather than inf - inf = NaN.
             m = a.max(axis=dims, keepdims=True)
             m = xp.where(xp.isinf(m), 0, m).astype(a.dtype, copy=False)
-            e = a - m
-            s = xp.exp(e, out=e).sum(axis=dims, keepdims=True)  # one temporary, not two
+            s = xp.exp(a - m).sum(axis=dims, keepdims=True)
             pos = s > 0
             out = xp.where(pos, xp.log(xp.where(pos, s, 1)), -_INF) + m  # log 0 without warning
             out = out.astype(a.dtype, copy=False)
