@@ -75,8 +75,9 @@ def plot(results, path: str) -> str:
         return ("matplotlib is not installed, so no plot was written: "
                 "pip install 'taimatsu[demo]' (or matplotlib) to get the loss curves as a PNG.")
     fig, ax = plt.subplots(figsize=(8, 5))
-    for name, (losses, _) in results.items():
-        ax.plot(range(len(losses)), losses, label=name)
+    styles = ("-", "--", ":", "-.")  # programs with the same math draw the same curve
+    for i, (name, (losses, _)) in enumerate(results.items()):
+        ax.plot(range(len(losses)), losses, label=name, linestyle=styles[i % len(styles)])
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("loss (log scale)")
