@@ -19,6 +19,7 @@ _seq = itertools.count(1)  # creation order; a node's inputs are always older th
 
 
 _NO_GRADS = tuple((False,) * n for n in range(8))
+_new = object.__new__  # Functions define no __new__: skip the attribute lookup on every op
 
 
 class Function:
@@ -139,7 +140,7 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        ctx = cls.__new__(cls)
+        ctx = _new(cls)
         if _state.enabled:
             for a in args:
                 if isinstance(a, TensorBase):
@@ -148,7 +149,8 @@ class Function:
                     if a.requires_grad:
                         return ctx._apply_recording(args)
         # Fast path: nothing to record, so the node is a throwaway ctx.
-        ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
+        n = len(args)
+        ctx.needs_input_grad = _NO_GRADS[n] if n < 8 else (False,) * n
         return cls.forward(ctx, *args)
 
     def _apply_recording(self, args):

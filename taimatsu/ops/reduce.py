@@ -130,7 +130,8 @@ class Sum(Function):
     def forward(ctx, x, dims, keepdim, dtype):
         a = x._data
         ctx.meta = (a.shape, dims, keepdim)
-        return make(a.sum(axis=dims, keepdims=keepdim, dtype=dtype), x.device)
+        # add.reduce is ndarray.sum without NumPy's Python-level wrapper (~0.7 us a call)
+        return make(x.device.xp.add.reduce(a, axis=dims, dtype=dtype, keepdims=keepdim), x.device)
 
     @staticmethod
     def backward(ctx, g):
