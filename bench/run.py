@@ -312,6 +312,21 @@ def _row(label, res, unit, scale):
     return row
 
 
+def format_markdown(rows) -> str:
+    """The same table as Markdown, for the README."""
+    def fmt(v):
+        return "-" if v is None else f"{v:.3f}"
+
+    lines = ["| workload | unit | taimatsu | NumPy | PyTorch | tm/np | tm/pt |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        tm, npv, pt = r["taimatsu"], r["numpy"], r["pytorch"]
+        lines.append(f"| {r['workload']} | {r['unit']} | {fmt(tm)} | {fmt(npv)} | {fmt(pt)} | "
+                     f"{fmt(tm / npv) if tm and npv else '-'} | "
+                     f"{fmt(tm / pt) if tm and pt else '-'} |")
+    return "\n".join(lines)
+
+
 def format_table(rows) -> str:
     head = (f"{'workload':<34}{'unit':>8}{'taimatsu':>11}{'numpy':>11}{'pytorch':>11}"
             f"{'tm/np':>8}{'tm/pt':>8}")
@@ -342,6 +357,7 @@ def main(argv=None) -> int:
     p.add_argument("--only", default=",".join(WORKLOADS), help="comma-separated workloads")
     p.add_argument("--steps", type=int, default=None, help="training steps per tutorial timing")
     p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--markdown", action="store_true", help="print the final table as Markdown")
     p.add_argument("--out", default=None, help="JSON path (default bench/results/<time>.json)")
     args = p.parse_args(argv)
     args.steps = args.steps or (60 if args.quick else 200)
@@ -357,7 +373,7 @@ def main(argv=None) -> int:
         rows.extend(new)
         print("\n".join(format_table(new).splitlines()[2:]), flush=True)
     print()
-    print(format_table(rows))
+    print(format_markdown(rows) if args.markdown else format_table(rows))
     out = Path(args.out) if args.out else ROOT / "bench" / "results" / time.strftime(
         "%Y%m%d-%H%M%S.json")
     out.parent.mkdir(parents=True, exist_ok=True)
