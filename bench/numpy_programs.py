@@ -5,6 +5,8 @@ with the same sizes and update rule as the framework programs.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 
@@ -41,7 +43,7 @@ def make_mlp(batch=128, sizes=(784, 512, 512, 10), lr=0.01, seed=0):
     x = rng.standard_normal((batch, sizes[0]), dtype=np.float32)
     target = rng.integers(0, sizes[-1], batch)
     params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         bound = 1 / np.sqrt(fan_in)
         params.append([rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32),
                        rng.uniform(-bound, bound, fan_out).astype(np.float32)])

@@ -25,18 +25,19 @@ if __name__ == "__main__":
     _pre.add_argument("--threads", type=int, default=1)
     _set_threads(_pre.parse_known_args()[0].threads)
 
-import importlib  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-import types  # noqa: E402
-from pathlib import Path  # noqa: E402
+import importlib
+import itertools
+import statistics
+import subprocess
+import time
+import types
+from pathlib import Path
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import taimatsu  # noqa: E402
-from bench import numpy_programs  # noqa: E402
-from taimatsu.examples.tutorial import PROGRAMS  # noqa: E402
+import taimatsu
+from bench import numpy_programs
+from taimatsu.examples.tutorial import PROGRAMS
 
 try:
     import torch
@@ -66,7 +67,7 @@ def torch_module(name: str):
     path = ROOT / "taimatsu" / "examples" / "tutorial" / f"{name}.py"
     src = path.read_text().replace("import taimatsu as torch", "import torch")
     mod = types.ModuleType(f"torch_{name}")
-    exec(compile(src, str(path), "exec"), mod.__dict__)
+    exec(compile(src, str(path), "exec"), mod.__dict__)  # noqa: S102 - our own example file
     return mod
 
 
@@ -149,7 +150,7 @@ def _mlp_framework(lib, batch=128, sizes=(784, 512, 512, 10)):
     nn = lib.nn
     lib.manual_seed(0)
     layers = []
-    for i, (fi, fo) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (fi, fo) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(fi, fo))
         if i < len(sizes) - 2:
             layers.append(nn.ReLU())

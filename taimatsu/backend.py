@@ -40,9 +40,9 @@ class device:
     Carries ``xp``, the array module (NumPy or CuPy) that computes on it.
     """
 
-    __slots__ = ("type", "index", "xp")
+    __slots__ = ("index", "type", "xp")
 
-    def __new__(cls, type: str | device, index: int | None = None) -> device:  # noqa: A002
+    def __new__(cls, type: str | device, index: int | None = None) -> device:  # noqa: PYI034
         if isinstance(type, device):
             return type
         if isinstance(type, int):

@@ -12,7 +12,7 @@ import numpy as np
 class dtype:
     """A tensor element type, e.g. ``taimatsu.float32``; ``.np`` is the NumPy dtype behind it."""
 
-    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_signed", "_category")
+    __slots__ = ("_category", "is_floating_point", "is_signed", "itemsize", "name", "np")
 
     def __init__(self, name: str, np_dtype, category: int):
         self.name = name
