@@ -13,7 +13,6 @@ import numpy as np
 from . import _tensor_base, autograd, backend
 from . import dtypes as _dt
 from ._tensor_base import TensorBase, make
-from .autograd import engine
 from .autograd.function import RemovableHandle, _append_hook
 from .creation import CreationMethods, empty, tensor
 from .ops import convert as _convert
@@ -125,7 +124,7 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
             )
-        return self._data.reshape(()).item()
+        return self._data.item()  # (any one-element array: no reshape needed)
 
     def tolist(self):
         return backend.to_numpy(self._data).tolist()
@@ -273,7 +272,7 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
     def __bool__(self) -> bool:
         if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with more than one value is ambiguous"
+                "Boolean value of Tensor with more than one value is ambiguous"
             )
         return bool(self._data.reshape(()).item())
 

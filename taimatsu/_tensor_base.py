@@ -20,8 +20,19 @@ class TensorBase:
     with their base, so an in-place write through either is seen by saved-tensor checks."""
 
     __slots__ = (
-        "_data", "device", "requires_grad", "grad", "grad_fn", "_output_nr", "_version",
-        "_base", "_view_fn", "_view_version", "_hooks", "_retains_grad", "__weakref__",
+        "__weakref__",
+        "_base",
+        "_data",
+        "_hooks",
+        "_output_nr",
+        "_retains_grad",
+        "_version",
+        "_view_fn",
+        "_view_version",
+        "device",
+        "grad",
+        "grad_fn",
+        "requires_grad",
     )
 
     # -- cheap metadata, read straight off the array --

@@ -43,7 +43,7 @@ def _make_grads(outputs, grad_outputs):
             if out.requires_grad and out._data.dtype.kind != "f":
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs "
                                    f"but got {out.dtype}")
-            g = out._wrap(out.xp.ones_like(out._data))
+            g = out._wrap(out.xp.ones(out._data.shape, out._data.dtype))  # (ones_like: slower)
         elif not isinstance(g, TensorBase):
             g = out._wrap(out.xp.asarray(g, dtype=out._data.dtype))
         elif g._data.shape != out._data.shape:

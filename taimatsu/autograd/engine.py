@@ -6,8 +6,7 @@ of any depth work. Broadcast gradients are summed back to the input's shape here
 """
 from __future__ import annotations
 
-import heapq
-import itertools
+from heapq import heappop, heappush
 
 from .. import _tensor_base
 from .._tensor_base import TensorBase, make
@@ -17,7 +16,6 @@ from . import grad_mode
 from .function import Function
 
 _state = grad_mode.state
-_LEAF_KEY = 1  # heap key of leaves: after every node (whose keys are -creation number)
 
 
 def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
@@ -28,13 +26,14 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     only, when given). Without it (``autograd.grad``), the gradients reaching ``inputs`` are
     returned and no ``.grad`` changes.
     """
-    roots = []
+    root_edges, root_grads = [], []
     for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
         if not t.requires_grad:
             raise RuntimeError(
                 f"element {i} of tensors does not require grad and does not have a grad_fn"
             )
-        roots.append((_edge_of(t), g))
+        root_edges.append(_edge_of(t))
+        root_grads.append(g)
 
     capture = None  # {(id(node or leaf), output_nr): position in inputs}
     if inputs is not None:
@@ -45,40 +44,57 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                                    "require grad")
             node, nr = _edge_of(t)
             capture[(id(node), nr)] = k
-        needed = _needed_nodes([e for e, _ in roots], capture)
+        needed = _needed_nodes(root_edges, capture)
     results = [None] * (len(inputs) if inputs is not None else 0)
 
-    counter = itertools.count()
-    heap = []
-    buffers = {}  # id(node) -> [node, [grad per output]]
+    heap = []  # (-creation number, id) of nodes holding gradients: newest pops first
+    buffers = {}  # id(node or leaf) -> [node or leaf, [grad per output]]
+    leaves = []  # leaves' buffers in first-delivery order: they run after every node
     stored = set()  # memory owners already stored in a .grad during this pass
-
-    def deliver(node, nr, g):
-        key = id(node)
-        entry = buffers.get(key)
-        if entry is None:
-            n_out = 1 if isinstance(node, TensorBase) else len(node._output_meta)
-            entry = buffers[key] = [node, [None] * n_out]
-            prio = _LEAF_KEY if isinstance(node, TensorBase) else -node._seq
-            heapq.heappush(heap, (prio, next(counter), key))
-        grads = entry[1]
-        grads[nr] = g if grads[nr] is None else grads[nr] + g
+    for g in root_grads:
+        if g is not None:
+            stored.add(id(memory_owner(g._data)))  # never store the caller's tensor itself
 
     _TENSOR = _tensor_base._TENSOR_TYPE  # gradients of this exact class need no type check
     prev = _state.enabled
     _state.enabled = create_graph
     try:
-        for (node, nr), g in roots:
-            if g is not None:
-                stored.add(id(memory_owner(g._data)))  # never store the caller's tensor itself
-            deliver(node, nr, g)
-        while heap:
-            _, _, key = heapq.heappop(heap)
+        # Deliver the roots' gradients, then each node's: (edges, gradients, node or None).
+        edges, grads_in, src = root_edges, root_grads, None
+        while True:
+            i = -1
+            for edge in edges:  # (one pass per graph edge: everything inline)
+                i += 1
+                if edge is None:
+                    continue
+                g = grads_in[i]
+                if g is None:
+                    continue
+                target, nr = edge
+                key = id(target)
+                if src is not None:
+                    if capture is not None and key not in needed:
+                        continue
+                    meta = src._input_meta[i]
+                    if g.__class__ is not _TENSOR or g._data.shape != meta[0] or \
+                            g._data.dtype != meta[1]:
+                        g = _fit_to_input(src, i, g)
+                entry = buffers.get(key)
+                if entry is not None:  # a second gradient for this output: summed
+                    grads = entry[1]
+                    grads[nr] = g if grads[nr] is None else grads[nr] + g
+                elif isinstance(target, TensorBase):
+                    entry = buffers[key] = [target, [g]]
+                    leaves.append(entry)
+                else:
+                    grads = [None] * len(target._output_meta)
+                    grads[nr] = g
+                    buffers[key] = [target, grads]
+                    heappush(heap, (-target._seq, key))
+            if not heap:
+                break
+            key = heappop(heap)[1]
             node, grads = buffers.pop(key)
-            if isinstance(node, TensorBase):
-                _finish_leaf(node, grads[0], capture, results, accumulate, inputs, stored,
-                             create_graph)
-                continue
             if node._tensor_hooks or node._pre_hooks or node._retained:
                 grads = _run_tensor_hooks(node, grads)
             if capture is not None:
@@ -88,24 +104,25 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                         results[k] = g
                 if key not in needed:
                     if not retain_graph:
-                        node._release()
+                        node._saved, node._released = None, True  # free the saved tensors
+                    edges = ()
                     continue
-            grads_in = _call_backward(node, grads)
+            if node._materialize:
+                for g in grads:
+                    if g is None:
+                        _materialize(node, grads)
+                        break
+            grads_in = type(node).backward(node, *grads)
+            if grads_in.__class__ is not tuple and not isinstance(grads_in, tuple):
+                grads_in = (grads_in,)  # one input's gradient, returned bare
+            if len(grads_in) != len(node._next) or node._post_hooks:
+                grads_in = _checked_result(node, grads_in, grads)
             if not retain_graph:
-                node._release()
-            for i, edge in enumerate(node._next):
-                if edge is None:
-                    continue
-                g = grads_in[i]
-                if g is None:
-                    continue
-                if capture is not None and id(edge[0]) not in needed:
-                    continue
-                meta = node._input_meta[i]
-                if g.__class__ is not _TENSOR or g._data.shape != meta[0] or \
-                        g._data.dtype != meta[1]:
-                    g = _fit_to_input(node, i, g)
-                deliver(edge[0], edge[1], g)
+                node._saved, node._released = None, True
+            edges, src = node._next, node
+        for node, grads in leaves:
+            _finish_leaf(node, grads[0], capture, results, accumulate, inputs, stored,
+                         create_graph)
     finally:
         _state.enabled = prev
 
@@ -179,20 +196,22 @@ def _run_tensor_hooks(node, grads):
     return grads
 
 
-def _call_backward(node: Function, grads):
-    if node._materialize:
-        for i, g in enumerate(grads):
-            if g is None:
-                meta = node._output_meta[i]
-                if meta is not None:
-                    shape, dtype, dev = meta
-                    grads[i] = _zeros(dev, shape, dtype)
-    result = type(node).backward(node, *grads)
-    if not isinstance(result, tuple):
-        result = (result,)
+def _materialize(node, grads) -> None:
+    """Zeros for the outputs that received no gradient (unless the node opted out)."""
+    for i, g in enumerate(grads):
+        if g is None:
+            meta = node._output_meta[i]
+            if meta is not None:
+                shape, dtype, dev = meta
+                grads[i] = _zeros(dev, shape, dtype)
+
+
+def _checked_result(node: Function, result: tuple, grads):
+    """``backward``'s result as one gradient per input (PyTorch tolerates extra trailing Nones),
+    after the node's post-hooks; the engine calls this unless the result already has one entry
+    per input and there are no hooks."""
     n_in = len(node._next)
     if len(result) != n_in:
-        # PyTorch tolerates extra trailing Nones
         if len(result) > n_in and all(r is None for r in result[n_in:]):
             result = result[:n_in]
         else:
@@ -273,5 +292,7 @@ def _finish_leaf(t, g, capture, results, accumulate, inputs, stored, create_grap
         if grad.requires_grad or grad._data.shape != g._data.shape:
             t.grad = grad + g
         else:
-            grad._data += g._data.astype(grad._data.dtype, copy=False)
-            grad._bump_version()
+            src = g._data
+            dst = grad._data
+            dst += src if src.dtype == dst.dtype else src.astype(dst.dtype)
+            grad._version[0] += 1  # (_bump_version, inline)

@@ -76,15 +76,15 @@ class Function:
                     "if you need to access saved tensors after calling backward."
                 )
             return self._to_save  # forward is still running, or no graph was recorded
-        out = []
+        out = ()
         for s in saved:
             # Plain saved inputs whose version did not move come back as they are; outputs are
             # rebuilt with this node as their history, and stale ones raise (in _unpack).
             if s is None or s[2] < 0 and s[0]._version[0] == s[1]:
-                out.append(s if s is None else s[0])
+                out += (s if s is None else s[0],)
             else:
-                out.append(_unpack(self, s))
-        return tuple(out)
+                out += (_unpack(self, s),)
+        return out
 
     def mark_dirty(self, *tensors) -> None:
         """Declare inputs that ``forward`` modified in place."""
@@ -130,7 +130,7 @@ class Function:
     # ---------------------------------------------------------------- apply
     # Per-node defaults live on the class: a node only stores what differs (it is made per op).
     _to_save = ()
-    _saved = None  # [(tensor, version, output index)] once the node is wired into the graph
+    _saved = None  # ((tensor, version, output index), ...) once the node is wired into the graph
     _dirty = _non_diff = ()
     _materialize = True
     _released = False
@@ -140,38 +140,49 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        ctx = _new(cls)
+        self = _new(cls)
+        recording = False
         if _state.enabled:
             for a in args:
                 if isinstance(a, TensorBase):
                     if a._base is not None and a._version[0] != a._view_version:
                         refresh_view(a)
                     if a.requires_grad:
-                        return ctx._apply_recording(args)
-        # Fast path: nothing to record, so the node is a throwaway ctx.
-        n = len(args)
-        ctx.needs_input_grad = _NO_GRADS[n] if n < 8 else (False,) * n
-        return cls.forward(ctx, *args)
-
-    def _apply_recording(self, args):
-        needs, nxt, meta = [], [], []
+                        recording = True
+                        break
+        if not recording:
+            # Fast path: nothing to record, so the node is a throwaway ctx.
+            n = len(args)
+            self.needs_input_grad = _NO_GRADS[n] if n < 8 else (False,) * n
+            return cls.forward(self, *args)
+        # Recording (inline, not a method: one call less per recorded op). Tuple concatenation,
+        # not list appends: no per-argument calls either.
+        needs = nxt = meta = ()
         for a in args:
-            if isinstance(a, TensorBase) and a.requires_grad:
-                needs.append(True)
+            if isinstance(a, TensorBase) and (a.requires_grad or a._base is not None):
+                if a._base is not None and a._version[0] != a._view_version:
+                    refresh_view(a)  # (the loop above stopped at the first input needing grad)
+                if not a.requires_grad:
+                    needs += (False,)
+                    nxt += (None,)
+                    meta += (None,)
+                    continue
                 fn = a.grad_fn
-                nxt.append((a, 0) if fn is None else (fn, a._output_nr))
-                meta.append((a._data.shape, a._data.dtype))
+                arr = a._data
+                needs += (True,)
+                nxt += ((a, 0) if fn is None else (fn, a._output_nr),)
+                meta += ((arr.shape, arr.dtype),)
             else:
-                needs.append(False)
-                nxt.append(None)
-                meta.append(None)
-        self.needs_input_grad = tuple(needs)
+                needs += (False,)
+                nxt += (None,)
+                meta += (None,)
+        self.needs_input_grad = needs
         self._next = nxt
         self._input_meta = meta
         self._seq = next(_seq)
         _state.enabled = False
         try:
-            out = type(self).forward(self, *args)
+            out = cls.forward(self, *args)
         finally:
             _state.enabled = True
         if not isinstance(out, TensorBase) or self._dirty or self._non_diff:
@@ -185,13 +196,16 @@ class Function:
         self._output_meta = ((arr.shape, arr.dtype, out.device),)
         if arr.dtype.kind in "fc":
             out.grad_fn, out._output_nr, out.requires_grad = self, 0, True
-        to_save = self._to_save
-        if to_save:
-            self._saved = [_pack(self, t, (out,)) if t is out or not isinstance(t, TensorBase)
-                           else (t, t._version[0], -1) for t in to_save]
-            self._to_save = None
-        else:
-            self._saved = []
+        saved = ()
+        for t in self._to_save:
+            if t is None:
+                saved += (None,)
+            elif t is out or not isinstance(t, TensorBase):
+                saved += (_pack(self, t, (out,)),)
+            else:
+                saved += ((t, t._version[0], -1),)
+        self._saved = saved
+        self._to_save = None
         return out
 
     def _wire_outputs(self, args, out):
@@ -221,25 +235,23 @@ class Function:
                     continue
             t.grad_fn, t._output_nr, t.requires_grad = self, i, True
         self._output_meta = meta
-        self._saved = [_pack(self, t, outs) for t in self._to_save]
+        self._saved = tuple([_pack(self, t, outs) for t in self._to_save])
         self._to_save = None
         return outs[0] if single else tuple(outs)
 
-    # ------------------------------------------------------- used by the engine
-    def _release(self) -> None:
-        self._saved = None
-        self._released = True
-
+    # ------------------------------------------------------- used by in-place ops
     def _snapshot_saved(self, version) -> None:
         """Replace saved tensors that share storage ``version`` with copies of their values:
         an in-place op is about to overwrite that storage (PyTorch's ``original_self``)."""
-        for i, s in enumerate(self._saved):
+        saved = list(self._saved)
+        for i, s in enumerate(saved):
             if s is not None and s[0]._version is version:
                 t = s[0]
                 copy = t._wrap(t._data.copy())
                 copy.requires_grad, copy.grad_fn, copy._output_nr = (
                     t.requires_grad, t.grad_fn, t._output_nr)
-                self._saved[i] = (copy, 0, s[2])
+                saved[i] = (copy, 0, s[2])
+        self._saved = tuple(saved)
 
 
 class AccumulateGrad:
@@ -361,7 +373,7 @@ def apply_inplace(target, fn, *args, fast=None):
             fast(target, *args)
         else:
             _write(target, fn(target, *args))
-        target._bump_version()
+        target._version[0] += 1  # (_bump_version, inline: this runs per optimizer update)
         return target
     result = fn(target, *args)
     if result.grad_fn is not None:

@@ -119,8 +119,8 @@ def tensor_repr(t) -> str:
         integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
         big = finite.size and (np.abs(finite).max() >= 1e8 or
                                (np.abs(finite[finite != 0]).min(initial=1) < 1e-4))
-        opts = dict(precision=4, separator=", ", prefix=prefix, threshold=1000, edgeitems=3,
-                    max_line_width=80)
+        opts = {"precision": 4, "separator": ", ", "prefix": prefix, "threshold": 1000, "edgeitems": 3,
+                    "max_line_width": 80}
         if big:
             opts["formatter"] = {"float_kind": lambda v: f"{v:.4e}"}
         elif not integral:

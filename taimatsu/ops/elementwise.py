@@ -163,8 +163,16 @@ def _save(ctx, *values) -> None:
 def _saved(ctx) -> tuple:
     if ctx.plain is None:  # tensors only
         return ctx.saved_tensors
-    saved = iter(ctx.saved_tensors)
-    return tuple([next(saved) if p is _SAVED else p for p in ctx.plain])
+    saved = ctx.saved_tensors
+    out = ()  # (a loop, not a comprehension over an iterator: no per-value calls)
+    k = 0
+    for p in ctx.plain:
+        if p is _SAVED:
+            out += (saved[k],)
+            k += 1
+        else:
+            out += (p,)
+    return out
 
 
 def _zeros(g):
@@ -1335,6 +1343,11 @@ def _inplace(target, fn, args, kwargs, fast=None):
             else:
                 break
         else:
+            if not grad_mode.state.enabled:  # nothing can be recorded (optimizer updates):
+                fast(dev.xp, dst, *operands, **kwargs)  # what apply_inplace would do, inline
+                target._version[0] += 1
+                return target
+
             def fast_path(t, *_, operands=operands):
                 fast(t.device.xp, t._data, *operands, **kwargs)
 

@@ -15,6 +15,7 @@ index_add, take, masked_fill... are these Functions with keys built from their a
 """
 from __future__ import annotations
 
+import math
 import operator
 import warnings
 
@@ -56,6 +57,14 @@ class Index(Function):
 
     @staticmethod
     def forward(ctx, x, key):
+        k = key[0] if len(key) == 1 else None
+        if k is not None and is_array(k) and k.dtype.kind == "i":
+            # One integer array on dim 0 (x[idx], index_select, take): take is the same gather
+            # without fancy indexing's key parsing, about 3x faster on small inputs.
+            out = x._data.take(k, axis=0)
+            if ctx.needs_input_grad[0]:
+                ctx.shape, ctx.key = x._data.shape, (k.copy(),)  # _own(key), known to be this
+            return make(out, x.device)
         if ctx.needs_input_grad[0]:
             ctx.shape, ctx.key = x._data.shape, _own(key)
         return make(x._data[key], x.device)
@@ -168,7 +177,7 @@ def _put(xp, out, key, v, accumulate) -> None:
             else:
                 out[...] = v
         elif accumulate:
-            _scatter_add(xp, out, key, v)
+            _scatter_add(xp, *_as_elements(xp, out, key, v))
         else:
             out[key] = v
     except ValueError:
@@ -182,6 +191,24 @@ def _put(xp, out, key, v, accumulate) -> None:
         region = out[key].shape
         raise RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be "
                            f"broadcast to indexing result of shape {list(region)}") from None
+
+
+# Flat indices cost 8 bytes per value: above this many values, rows are scattered as rows.
+_FLAT_MAX = 1 << 16
+
+
+def _as_elements(xp, out, key, v):
+    """``(out, key, v)`` for ``out[key] += v``, or, when ``key`` is one integer array picking
+    whole rows of a C-contiguous ``out`` (the gradient of ``x[idx]``), the same additions in the
+    same order on flat views: NumPy's add.at is ~3x faster over elements than over rows."""
+    k = key[0] if len(key) == 1 else None
+    if (k is None or out.ndim < 2 or not is_array(k) or k.dtype.kind != "i"
+            or v.size > _FLAT_MAX or v.shape != k.shape + out.shape[1:]
+            or not out.flags.c_contiguous):
+        return out, key, v
+    m = math.prod(out.shape[1:])
+    flat = (k.astype(xp.int64).reshape(-1, 1) * m + xp.arange(m)).reshape(-1)
+    return out.reshape(-1), flat, v.reshape(-1)
 
 
 def _expand_message(src, dst) -> str:
@@ -456,11 +483,14 @@ def _check_broadcast(arrays) -> None:
 def _getitem(x, key):
     if isinstance(key, TensorBase) and key.device is x.device and x._data.ndim:
         k = key._data
-        # x[int32/int64 tensor], the hot case: what _parse returns for it, once in range
-        if k.ndim and k.dtype.kind == "i" and k.dtype.itemsize >= 4:
-            n = x._data.shape[0]
-            if _out_of_range(k, -n, n) is None:
+        # x[int32/int64 tensor], the hot case: what _parse returns for it. On the CPU, Index's
+        # take raises IndexError itself when an index is out of range (CuPy's wraps instead), and
+        # then _parse below raises PyTorch's error; checking bounds first would cost two passes.
+        if k.ndim and k.dtype.kind == "i" and k.dtype.itemsize >= 4 and x.device.type == "cpu":
+            try:
                 return Index.apply(x, (k,))
+            except IndexError:
+                pass
     basic, adv = _parse(x, key)
     out = x if basic is None else Slice.apply(x, basic)
     return out if adv is None else Index.apply(out, adv)

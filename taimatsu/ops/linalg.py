@@ -14,6 +14,7 @@ import math
 
 from .._tensor_base import TensorBase, make
 from ..autograd.function import Function, apply_inplace
+from ..autograd.grad_mode import state as _grad_state
 from ..dtypes import legacy_name
 from ._util import check_same_device, wrap_dim
 
@@ -196,9 +197,20 @@ def _matmul_grads(g, a, b, ndims, need_a: bool, need_b: bool):
             gb = a.reshape(a._data.shape[0], 1) * g.reshape(g._data.shape[:-1] + (1,) +
                                                           g._data.shape[-1:])
     else:
-        if need_a:
+        if da == 2 and db == 2 and not _grad_state.enabled:
+            # Outside create_graph, two matrices (every nn.Linear): the products on the arrays,
+            # without transpose views and product nodes that nothing records. A gradient that the
+            # checked path below would refuse (a hook changed its shape, dtype or device) takes
+            # that path, for its error.
+            ge = g._data
+            if ge.ndim == 2 and g.device is (b if a is None else a).device:
+                if need_a and ge.shape[1] == b._data.shape[1] and ge.dtype == b._data.dtype:
+                    ga = make(ge @ b._data.T, g.device)
+                if need_b and ge.shape[0] == a._data.shape[0] and ge.dtype == a._data.dtype:
+                    gb = make(a._data.T @ ge, g.device)
+        if need_a and ga is None:
             ga = g @ b.transpose(-2, -1)
-        if need_b:
+        if need_b and gb is None:
             if db == 2 and da > 2:  # fold the batch into one (k, M) @ (M, m) product
                 gb = _as_matrix(a, a._data.shape[-1]).transpose(0, 1) @ _as_matrix(
                     g, g._data.shape[-1])
@@ -835,6 +847,8 @@ class LinalgMethods:
     trace = trace
 
     def __matmul__(self, other):
+        if _plain_mm(self, other):  # matmul's hot case, without the call to matmul
+            return Mm.apply(self, other)
         if not isinstance(other, TensorBase):
             return NotImplemented
         return matmul(self, other)

@@ -263,6 +263,30 @@ def test_getitem_errors(key, exc, msg, device):
         x[key]
 
 
+@pytest.mark.parametrize("requires_grad", [False, True])
+@pytest.mark.parametrize("index, dtype, msg", [
+    ([0, 3], "int64", "index 3 is out of bounds for dimension 0 with size 3"),
+    ([-4, 1], "int32", "index -4 is out of bounds for dimension 0 with size 3"),
+    ([[1], [5]], "int64", "index 5 is out of bounds for dimension 0 with size 3"),
+])
+def test_getitem_tensor_index_out_of_range(index, dtype, msg, requires_grad, device):
+    # x[int tensor] gathers without checking bounds first: the error must be PyTorch's anyway,
+    # and grad mode must be left as it was.
+    x = taimatsu.tensor(X, device=device, requires_grad=requires_grad)
+    idx = taimatsu.tensor(index, dtype=getattr(taimatsu, dtype), device=device)
+    with pytest.raises(IndexError, match=msg):
+        x[idx]
+    assert taimatsu.is_grad_enabled()
+    assert x._version[0] == 0
+
+
+def test_getitem_tensor_index_empty_dim(device):
+    x = taimatsu.zeros(0, 2, device=device)
+    assert x[taimatsu.tensor([], dtype=taimatsu.int64, device=device)].shape == (0, 2)
+    with pytest.raises(IndexError, match="out of bounds for dimension"):
+        x[taimatsu.tensor([0], device=device)]
+
+
 @needs_torch
 @pytest.mark.parametrize("dtype", ["float32", "int16", "int8"])
 def test_getitem_bad_index_dtype(dtype, device):
@@ -889,3 +913,33 @@ def test_getitem_int_tensor_fast_path(dtype, device):
     assert np.array_equal(to_np(x.grad)[:, 0, 0], [1.0, 0.0, 3.0])
     with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 0 with size 3"):
         x[taimatsu.tensor([0, 3], dtype=getattr(taimatsu, dtype), device=device)]
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (5, 2, 3), (5, 0)])
+def test_getitem_int_tensor_gradient_sums_repeats(shape, device):
+    # The gradient adds rows as flat elements (_as_elements): the same sums as row by row.
+    rng = np.random.default_rng(3)
+    x = taimatsu.tensor(rng.standard_normal(shape).astype(np.float32), device=device,
+                        requires_grad=True)
+    idx = np.array([[4, -1, 0], [4, 4, 2]])
+    g = rng.standard_normal(idx.shape + shape[1:]).astype(np.float32)
+    x[taimatsu.tensor(idx, device=device)].backward(taimatsu.tensor(g, device=device))
+    want = np.zeros(shape, np.float32)
+    np.add.at(want, (idx,), g)
+    assert np.array_equal(to_np(x.grad), want)
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_index_put_accumulate_rows(transpose, device):
+    # A non-contiguous target cannot be flattened in place: it takes the row-wise path.
+    rng = np.random.default_rng(4)
+    base = rng.standard_normal((4, 4)).astype(np.float32)
+    x = taimatsu.tensor(base, device=device)
+    x = x.t() if transpose else x
+    want = base.T.copy() if transpose else base.copy()
+    idx = np.array([1, -1, 1])
+    v = rng.standard_normal((3, 4)).astype(np.float32)
+    x.index_put_((taimatsu.tensor(idx, device=device),), taimatsu.tensor(v, device=device),
+                 accumulate=True)
+    np.add.at(want, (idx,), v)
+    assert np.array_equal(to_np(x), want)

@@ -148,8 +148,10 @@ def test_backward_computes_only_the_needed_product(device, monkeypatch):
     from taimatsu.ops import linalg
 
     calls = []
-    real = linalg.matmul
-    monkeypatch.setattr(linalg, "matmul", lambda a, b: calls.append(1) or real(a, b))
+    for cls in (linalg.Matmul, linalg.Mm):  # every product (``@`` may go straight to Mm)
+        real = cls.forward
+        monkeypatch.setattr(cls, "forward", staticmethod(
+            lambda ctx, a, b, real=real: calls.append(1) or real(ctx, a, b)))
     x = taimatsu.tensor(rand(2, 3, 4), device=device)
     w = taimatsu.tensor(rand(4, 5), device=device, requires_grad=True)
     y = linalg.Matmul.apply(x, w)
@@ -674,3 +676,26 @@ def test_mm_fast_path_keeps_errors(device):
         a.bool() @ a.t().bool()
     with pytest.raises(TypeError, match=r"mm\(\): argument 'mat2' \(position 2\) must be Tensor"):
         taimatsu.mm(a, 2)
+
+
+def test_mm_backward_on_arrays_matches_the_recorded_path(device):
+    # Outside create_graph, 2-D products differentiate on the arrays; with create_graph through
+    # Tensor ops. Both must give the same gradients (non-contiguous operands included).
+    a_np, b_np = rand(5, 3), rand(4, 3).T
+    grads = []
+    for create_graph in (False, True):
+        a = taimatsu.tensor(a_np, device=device, requires_grad=True)
+        b = taimatsu.tensor(b_np, device=device, requires_grad=True)
+        ga, gb = taimatsu.autograd.grad((a @ b).sum(), (a, b), create_graph=create_graph)
+        grads.append((ga.detach().cpu().numpy(), gb.detach().cpu().numpy()))
+    for x, y in zip(*grads):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_mm_backward_refuses_a_hooked_gradient_of_another_dtype(device):
+    a = taimatsu.tensor(rand(2, 3).astype(np.float32), device=device, requires_grad=True)
+    b = taimatsu.tensor(rand(3, 4).astype(np.float32), device=device, requires_grad=True)
+    out = a @ b
+    out.register_hook(lambda g: g.double())
+    with pytest.raises(RuntimeError, match="expected m1 and m2 to have the same dtype"):
+        out.sum().backward()

@@ -441,6 +441,33 @@ def test_dim_empty_tuple_means_all(device):
         compare(fn, x, device=device)
 
 
+@pytest.mark.parametrize("shape", [(3, 4), (), (0, 2)])
+def test_full_sum_gradient_is_a_read_only_broadcast(shape, device):
+    # The full sum's backward hands on a zero-stride view of the 0-d gradient (not a copy):
+    # writes into it fail as into any expanded tensor, and a leaf's .grad is its own memory.
+    x = taimatsu.ones(*shape, device=device, requires_grad=True)
+    y = x * 2
+    seen = []
+    y.register_hook(seen.append)
+    y.sum().backward(taimatsu.tensor(3.0, device=device))
+    (g,) = seen
+    assert g.shape == shape and np.array_equal(to_np(g), np.full(shape, 3.0, np.float32))
+    if g.numel() > 1:
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+            g.add_(1)
+    assert np.array_equal(to_np(x.grad), np.full(shape, 6.0, np.float32))
+    x.grad.add_(1)  # owns its memory
+    assert np.array_equal(to_np(x.grad), np.full(shape, 7.0, np.float32))
+
+
+def test_full_sum_second_order(device):
+    x = taimatsu.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    (g,) = taimatsu.autograd.grad((x * x).sum(), x, create_graph=True)
+    assert g.grad_fn is not None
+    g.sum().backward()
+    assert np.array_equal(to_np(x.grad), [2.0, 2.0, 2.0])
+
+
 def test_sum_to_size(device):
     x = taimatsu.ones(2, 3, 4, device=device, requires_grad=True)
     for size, want in (((3, 1), [[8.0]] * 3), ((1, 4), [[6.0] * 4]), ((2, 3, 4), None)):
