@@ -316,10 +316,13 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
         return new
 
 
+_STATE_SLOTS = tuple(n for n in TensorBase.__slots__ if n != "__weakref__")
+
+
 def _rewrap(t, cls):
     """The same tensor state in a shell of subclass ``cls`` (e.g. ``nn.Parameter``)."""
     new = object.__new__(cls)
-    for name in TensorBase.__slots__[:-1]:
+    for name in _STATE_SLOTS:
         setattr(new, name, getattr(t, name))
     return new
 
