@@ -405,52 +405,43 @@ subtract, multiply, divide, true_divide = sub, mul, div, div
 
 
 # ---------------------------------------------------------------------------- remainder, pow
-class Remainder(Function):
+class _Modulo(Function):
+    """``x`` modulo ``y`` with NumPy's ``kernel``; the gradient for ``y`` is ``-g`` times the
+    quotient rounded the same way (``rounding``)."""
+
+    kernel = rounding = ""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        dev, a, b, dt = _arrays(ctx.kernel, x, y)
+        if dt.kind == "b":
+            raise _not_implemented(ctx.kernel, dev, dt)
+        if dt.kind in "iu":
+            _check_divisor(b)
+        if ctx.needs_input_grad[1]:
+            _save(ctx, x, y)
+        return make(getattr(dev.xp, ctx.kernel)(a, b), dev)
+
+    @staticmethod
+    def backward(ctx, g):
+        need = ctx.needs_input_grad
+        gy = None
+        if need[1]:  # (x and y are saved only then)
+            x, y = _saved(ctx)
+            gy = -g * div(x, y, rounding_mode=ctx.rounding)
+        return g if need[0] else None, gy
+
+
+class Remainder(_Modulo):
     """Python's ``%``: the result has the divisor's sign."""
 
-    @staticmethod
-    def forward(ctx, x, y):
-        dev, a, b, dt = _arrays("remainder", x, y)
-        if dt.kind == "b":
-            raise _not_implemented("remainder", dev, dt)
-        if dt.kind in "iu":
-            _check_divisor(b)
-        if ctx.needs_input_grad[1]:
-            _save(ctx, x, y)
-        return make(dev.xp.remainder(a, b), dev)
-
-    @staticmethod
-    def backward(ctx, g):
-        need = ctx.needs_input_grad
-        gy = None
-        if need[1]:  # (x and y are saved only then)
-            x, y = _saved(ctx)
-            gy = -g * div(x, y, rounding_mode="floor")
-        return g if need[0] else None, gy
+    kernel, rounding = "remainder", "floor"
 
 
-class Fmod(Function):
+class Fmod(_Modulo):
     """C's ``fmod``: the result has the dividend's sign."""
 
-    @staticmethod
-    def forward(ctx, x, y):
-        dev, a, b, dt = _arrays("fmod", x, y)
-        if dt.kind == "b":
-            raise _not_implemented("fmod", dev, dt)
-        if dt.kind in "iu":
-            _check_divisor(b)
-        if ctx.needs_input_grad[1]:
-            _save(ctx, x, y)
-        return make(dev.xp.fmod(a, b), dev)
-
-    @staticmethod
-    def backward(ctx, g):
-        need = ctx.needs_input_grad
-        gy = None
-        if need[1]:  # (x and y are saved only then)
-            x, y = _saved(ctx)
-            gy = -g * div(x, y, rounding_mode="trunc")
-        return g if need[0] else None, gy
+    kernel, rounding = "fmod", "trunc"
 
 
 def remainder(input, other, *, out=None):
