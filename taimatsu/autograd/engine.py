@@ -104,7 +104,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                         results[k] = g
                 if key not in needed:
                     if not retain_graph:
-                        node._saved, node._released = None, True  # free the saved tensors
+                        node._release()
                     edges = ()
                     continue
             if node._materialize:
@@ -118,7 +118,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             if len(grads_in) != len(node._next) or node._post_hooks:
                 grads_in = _checked_result(node, grads_in, grads)
             if not retain_graph:
-                node._saved, node._released = None, True
+                node._saved, node._released = None, True  # Function._release, inlined (hot)
             edges, src = node._next, node
         for node, grads in leaves:
             _finish_leaf(node, grads[0], capture, results, accumulate, inputs, stored,
