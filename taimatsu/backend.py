@@ -5,7 +5,14 @@ This is the only module that imports CuPy. Everything else asks a :class:`device
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+
+# PyTorch computes log(0), x/0, sqrt(-1) silently (inf/nan); NumPy warns. Ignore those warnings
+# when they come from taimatsu's own code only: the user's NumPy calls still warn, and the hot path
+# pays nothing (filters are consulted only when a warning is raised).
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"taimatsu(\.|$)")
 
 _cupy = None  # imported on first use: CuPy costs seconds to import
 _cupy_error: str | None = None

@@ -136,3 +136,18 @@ def test_data_setter_swaps_storage(device):
     t = taimatsu.zeros(2, device=device, requires_grad=True)
     t.data = taimatsu.ones(3, device=device)
     assert to_np(t).tolist() == [1.0, 1.0, 1.0] and t.requires_grad
+
+
+def test_floating_point_warnings_silent_in_ops_only():
+    """log(0) and x/0 are silent, as in PyTorch; the user's own NumPy calls still warn."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, taimatsu as t\n"
+            "assert t.tensor([0.0]).log().item() == float('-inf')\n"
+            "assert (t.tensor([1.0]) / 0).item() == float('inf')\n"
+            "try:\n    np.log(np.zeros(1))\nexcept RuntimeWarning:\n    print('user warns')\n")
+    out = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", code],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "user warns"
