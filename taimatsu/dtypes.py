@@ -37,6 +37,8 @@ class dtype:
 
 
 _BOOL, _INT, _FLOAT = 0, 1, 2
+# The category (bool < int < float) of a NumPy dtype kind: promotion and in-place casts use it.
+KIND_CATEGORY = {"b": _BOOL, "u": _INT, "i": _INT, "f": _FLOAT}
 
 bool_ = dtype("bool", np.bool_, _BOOL)
 uint8 = dtype("uint8", np.uint8, _INT)

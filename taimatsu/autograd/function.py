@@ -10,7 +10,7 @@ import functools
 import itertools
 
 from .._tensor_base import TensorBase
-from ..dtypes import legacy_name
+from ..dtypes import KIND_CATEGORY, legacy_name
 from ..size import broadcast_shapes
 from . import grad_mode
 
@@ -402,7 +402,7 @@ def check_inplace_result(target, dtype, shape) -> None:
         )
     # PyTorch forbids only float -> integer/bool and integer -> bool (NumPy's "same_kind" is
     # stricter: it refuses int16 -> uint8).
-    if dtype != dst.dtype and _CATEGORY[dtype.kind] > _CATEGORY[dst.dtype.kind]:
+    if dtype != dst.dtype and KIND_CATEGORY[dtype.kind] > KIND_CATEGORY[dst.dtype.kind]:
         raise RuntimeError(
             f"result type {legacy_name(dtype)} can't be cast to the desired output type "
             f"{legacy_name(dst.dtype)}"
@@ -414,9 +414,6 @@ def check_inplace_result(target, dtype, shape) -> None:
                 f"output with shape {list(dst.shape)} doesn't match the broadcast shape "
                 f"{list(bshape)}"
             )
-
-
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
 def _write(target, result) -> None:

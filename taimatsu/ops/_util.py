@@ -1,8 +1,8 @@
 """Small helpers shared by the op families: dims, operand preparation, device checks."""
 from __future__ import annotations
 
-from .._tensor_base import TensorBase, make
-from ..dtypes import result_type, scalar_dtype
+from .._tensor_base import TensorBase
+from ..dtypes import KIND_CATEGORY, result_type
 
 
 def wrap_dim(dim: int, ndim: int) -> int:
@@ -78,7 +78,7 @@ def _prepare_general(op, operands):
             kind = _kind(x)
             # int tensor * 1.5 gives the default float; and a Python int beside a small int
             # dtype is cast (wrapping, as PyTorch does) where NumPy would raise OverflowError.
-            if kind > _KIND_RANK[dt.kind] or (kind == 1 and dt.kind in "iu" and dt.itemsize < 8):
+            if kind > KIND_CATEGORY[dt.kind] or (kind == 1 and dt.kind in "iu" and dt.itemsize < 8):
                 mixed = True
     if len(operands) > 1:
         check_same_device(op, *operands)
@@ -96,9 +96,6 @@ def _prepare_general(op, operands):
     return dev, arrays
 
 
-_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}
-
-
 def _kind(x) -> int:
     if isinstance(x, bool):
         return 0
@@ -107,10 +104,3 @@ def _kind(x) -> int:
     if isinstance(x, float):
         return 2
     raise TypeError(f"unsupported operand type {type(x).__name__}; expected a Tensor or a number")
-
-
-def as_tensor_like(x, like):
-    """``x`` as a tensor on ``like``'s device (Python scalars become 0-d tensors of their kind)."""
-    if isinstance(x, TensorBase):
-        return x
-    return make(like.xp.asarray(x, dtype=scalar_dtype(x).np), like.device)
