@@ -19,6 +19,9 @@ from .ops.index import *
 from .ops.linalg import *
 from .ops.reduce import *
 from .ops.shape import *
+from .ops.sorting import *
+from .ops.special import *
+from .serialization import *
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .size import Size
 
@@ -34,4 +37,4 @@ def is_tensor(obj):
 
 
 # Subpackages built on the names above.
-from . import cuda, nn, optim
+from . import cuda, nn, optim, utils

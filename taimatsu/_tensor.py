@@ -22,10 +22,12 @@ from .ops.index import IndexMethods
 from .ops.linalg import LinalgMethods
 from .ops.reduce import ReduceMethods
 from .ops.shape import ShapeMethods
+from .ops.sorting import SortingMethods
+from .ops.special import SpecialMethods
 
 
 class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexMethods,
-             LinalgMethods, CreationMethods):
+             LinalgMethods, SortingMethods, SpecialMethods, CreationMethods):
     """An n-dimensional array on a device, with autograd.
 
     ``taimatsu.Tensor(data)`` builds a default-float tensor from data; ``Tensor(2, 3)`` an

@@ -1,0 +1,4 @@
+"""Padding: pad in every mode."""
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,4 @@
+"""Layers: batchnorm."""
+from __future__ import annotations
+
+__all__: list[str] = []

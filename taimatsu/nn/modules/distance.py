@@ -1,0 +1,4 @@
+"""Layers: distance."""
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,4 @@
+"""Layers: fold."""
+from __future__ import annotations
+
+__all__: list[str] = []

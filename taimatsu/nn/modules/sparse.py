@@ -1,0 +1,4 @@
+"""Layers: sparse."""
+from __future__ import annotations
+
+__all__: list[str] = []

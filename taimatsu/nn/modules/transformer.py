@@ -1,0 +1,4 @@
+"""Layers: transformer."""
+from __future__ import annotations
+
+__all__: list[str] = []
