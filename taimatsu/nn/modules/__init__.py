@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from . import (
     activation,
+    adaptive,
     attention,
     batchnorm,
     channelshuffle,
@@ -26,6 +27,7 @@ from . import (
     upsampling,
 )
 from .activation import *
+from .adaptive import *
 from .attention import *
 from .batchnorm import *
 from .channelshuffle import *
@@ -52,6 +54,7 @@ __all__ = []
 __all__ += module.__all__
 __all__ += container.__all__
 __all__ += activation.__all__
+__all__ += adaptive.__all__
 __all__ += attention.__all__
 __all__ += batchnorm.__all__
 __all__ += channelshuffle.__all__

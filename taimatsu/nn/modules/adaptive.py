@@ -1,0 +1,4 @@
+"""Layers: adaptive."""
+from __future__ import annotations
+
+__all__: list[str] = []
