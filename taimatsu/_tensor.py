@@ -44,7 +44,7 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
             t = empty(*args, dtype=dtype, device=device)
         if cls is not Tensor:
             t = _rewrap(t, cls)
-        t.requires_grad = requires_grad
+        t.requires_grad = bool(requires_grad)
         return t
 
     def __init__(self, *args, **kwargs):
@@ -57,13 +57,13 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self.grad_fn is None:
+        if self._grad_fn is None:
             if self._hooks is None:
                 self._hooks = []
             return _append_hook(self, "_hooks", hook)
-        node = self.grad_fn
+        node = self._grad_fn
         if node._tensor_hooks is None:
             node._tensor_hooks = {}
         hooks = node._tensor_hooks.setdefault(self._output_nr, [])
@@ -72,11 +72,11 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-        if self.grad_fn is None or self._retains_grad:
+        if self._grad_fn is None or self._retains_grad:
             return
-        node = self.grad_fn
+        node = self._grad_fn
         if node._retained is None:
             node._retained = {}
         node._retained[self._output_nr] = weakref.ref(self)
@@ -87,16 +87,7 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
         return self._retains_grad
 
     def requires_grad_(self, requires_grad: bool = True):
-        if not requires_grad and self.grad_fn is not None:
-            raise RuntimeError(
-                "you can only change requires_grad flags of leaf variables. If you want to use a "
-                "computed variable in a subgraph that doesn't require differentiation use "
-                "var_no_grad = var.detach()."
-            )
-        if requires_grad and self._data.dtype.kind not in "fc":
-            raise RuntimeError("only Tensors of floating point and complex dtype can require "
-                               f"gradients, got {self.dtype}")
-        self.requires_grad = requires_grad
+        self.requires_grad = bool(requires_grad)
         return self
 
     def detach(self):
@@ -104,21 +95,21 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
         return self._alias()
 
     def detach_(self):
-        if self._base is not None and self._base.requires_grad:
+        if self._base is not None and self._base._requires_grad:
             raise RuntimeError("Can't detach views in-place. Use detach() instead.")
-        self.grad_fn, self._output_nr, self.requires_grad = None, 0, False
+        self._grad_fn, self._output_nr, self._requires_grad = None, 0, False
         return self
 
     @property
     def data(self):
         """An alias outside autograd that does not share the version counter (as in PyTorch)."""
-        return make(self._data, self.device)
+        return make(self._data, self._device)
 
     @data.setter
     def data(self, value):
         if not isinstance(value, TensorBase):
             raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
-        self._data, self.device = value._data, value.device
+        self._data, self._device = value._data, value._device
 
     # ------------------------------------------------------------ conversion
     def item(self):
@@ -133,22 +124,22 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The NumPy array behind a CPU tensor (shared memory); ``force`` copies from the GPU."""
-        if self.requires_grad and not force:
+        if self._requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead."
             )
-        if self.device.type != "cpu":
+        if self._device.type != "cpu":
             if not force:
                 raise TypeError(
-                    f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
+                    f"can't convert {self._device} device type tensor to numpy. Use Tensor.cpu() "
                     "to copy the tensor to host memory first."
                 )
             return backend.to_numpy(self._data)
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        arr = backend.to_numpy(self.detach()._data) if self.device.type != "cpu" else self._data
+        arr = backend.to_numpy(self.detach()._data) if self._device.type != "cpu" else self._data
         return arr if dtype is None else arr.astype(dtype, copy=False)
 
     def __dlpack__(self, *args, **kwargs):
@@ -226,7 +217,7 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
 
     @property
     def is_cuda(self) -> bool:
-        return self.device.type == "cuda"
+        return self._device.type == "cuda"
 
     @property
     def itemsize(self) -> int:
@@ -237,12 +228,12 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
         return self._data.nbytes
 
     def data_ptr(self) -> int:
-        if self.device.type == "cpu":
+        if self._device.type == "cpu":
             return self._data.__array_interface__["data"][0]
         return self._data.data.ptr
 
     def get_device(self) -> int:
-        return -1 if self.device.type == "cpu" else self.device.index
+        return -1 if self._device.type == "cpu" else self._device.index
 
     @property
     def is_sparse(self) -> bool:
@@ -301,17 +292,17 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
         return _convert.tensor_repr(self)
 
     def __reduce_ex__(self, protocol):
-        return (_rebuild, (backend.to_numpy(self._data), str(self.device), self.requires_grad,
+        return (_rebuild, (backend.to_numpy(self._data), str(self._device), self._requires_grad,
                            type(self)))
 
     def __deepcopy__(self, memo):
         if not self.is_leaf:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
                                "the deepcopy protocol at the moment.")
-        new = _rewrap(make(self._data.copy(), self.device), type(self))
-        new.requires_grad = self.requires_grad
-        if self.grad is not None:
-            new.grad = self.grad.__deepcopy__(memo)
+        new = _rewrap(make(self._data.copy(), self._device), type(self))
+        new._requires_grad = self._requires_grad
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
         for k, v in getattr(self, "__dict__", {}).items():
             setattr(new, k, copy.deepcopy(v, memo))
         memo[id(self)] = new
@@ -335,7 +326,7 @@ def _rebuild(arr, dev, requires_grad, cls):
         t = t.to(dev)
     if cls is not Tensor:
         t = _rewrap(t, cls)
-    t.requires_grad = requires_grad
+    t._requires_grad = requires_grad
     return t
 
 

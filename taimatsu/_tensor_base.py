@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dtypes import _FROM_NP
+from .dtypes import _FROM_NP, c_type_name, legacy_name
 from .size import Size
 
 _TENSOR_TYPE: type = None
@@ -29,11 +29,50 @@ class TensorBase:
         "_version",
         "_view_fn",
         "_view_version",
-        "device",
-        "grad",
-        "grad_fn",
-        "requires_grad",
+        "_device",
+        "_grad",
+        "_grad_fn",
+        "_requires_grad",
     )
+
+    # -- autograd state: public reads, validated writes (internal code uses the slots) --
+    @property
+    def device(self):
+        return self._device
+
+    @property
+    def grad_fn(self):
+        return self._grad_fn
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value) -> None:
+        if value.__class__ is not bool:
+            raise RuntimeError("requires_grad must be a bool")
+        if self._grad_fn is not None:
+            if not value:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to "
+                    "use a computed variable in a subgraph that doesn't require differentiation "
+                    "use var_no_grad = var.detach().")
+            return
+        if value and self._data.dtype.kind not in "fc":
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        self._requires_grad = value
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            _check_grad_assignment(self, value)
+        self._grad = value
 
     # -- cheap metadata, read straight off the array --
     @property
@@ -56,11 +95,11 @@ class TensorBase:
 
     @property
     def xp(self):
-        return self.device.xp
+        return self._device.xp
 
     @property
     def is_leaf(self) -> bool:
-        return self.grad_fn is None
+        return self._grad_fn is None
 
     @property
     def _is_view(self) -> bool:
@@ -69,12 +108,12 @@ class TensorBase:
     # -- internal constructors: no validation, the caller guarantees the array is right --
     def _wrap(self, arr):
         """A new tensor on this tensor's device holding ``arr``."""
-        return make(arr, self.device)
+        return make(arr, self._device)
 
     def _view(self, arr, view_fn):
         """A view of this tensor: ``arr`` aliases its memory; ``view_fn(base)`` redoes the view on
         any tensor shaped like the root base, which autograd needs for in-place writes."""
-        t = make(arr, self.device)
+        t = make(arr, self._device)
         t._version = self._version
         t._view_version = self._version[0]  # its history is current as of this version
         base = self._base
@@ -87,12 +126,33 @@ class TensorBase:
 
     def _alias(self):
         """A new shell over the same storage and version counter, outside the graph."""
-        t = make(self._data, self.device)
+        t = make(self._data, self._device)
         t._version = self._version
         return t
 
     def _bump_version(self) -> None:
         self._version[0] += 1
+
+
+def _check_grad_assignment(t, g) -> None:
+    """PyTorch's refusals of ``t.grad = g`` (a wrong gradient would silently corrupt updates)."""
+    if not isinstance(g, TensorBase):
+        raise TypeError("assigned grad expected to be a Tensor or None but got grad of type "
+                        f"{type(g).__name__}")
+    if g is t:
+        raise RuntimeError("can't assign Variable as its own grad")
+    if g._data.dtype != t._data.dtype:
+        raise RuntimeError(
+            f"attempting to assign a gradient with dtype '{c_type_name(g._data.dtype)}' to a "
+            f"tensor with grad_dtype '{legacy_name(t._data.dtype)}'. The gradient must match the "
+            "tensor's grad_dtype (defaults to the tensor's dtype).")
+    if g._device != t._device:
+        raise RuntimeError("assigned grad has data located on a different device")
+    if g._data.shape != t._data.shape:
+        raise RuntimeError(
+            f"attempting to assign a gradient of size '{list(g._data.shape)}' to a tensor of "
+            f"size '{list(t._data.shape)}'. Please ensure that the gradient and the tensor are "
+            "the same size")
 
 
 def make(arr, device, requires_grad: bool = False):
@@ -101,10 +161,10 @@ def make(arr, device, requires_grad: bool = False):
         arr = np.asarray(arr)
     t = object.__new__(_TENSOR_TYPE)
     t._data = arr
-    t.device = device
-    t.requires_grad = requires_grad
-    t.grad = None
-    t.grad_fn = None
+    t._device = device
+    t._requires_grad = requires_grad
+    t._grad = None
+    t._grad_fn = None
     t._output_nr = 0
     t._version = [0]
     t._base = None

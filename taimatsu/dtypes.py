@@ -175,3 +175,13 @@ _LEGACY = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": 
 def legacy_name(np_dtype) -> str:
     """PyTorch's old type name used in its error messages ("Float", "Long", ...)."""
     return _LEGACY[np_dtype.name]
+
+
+_C_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
+           "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+           "bool": "bool"}
+
+
+def c_type_name(np_dtype) -> str:
+    """The C++ element type PyTorch names in some messages ("double", "long int", ...)."""
+    return _C_TYPE[np_dtype.name]

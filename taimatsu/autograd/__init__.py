@@ -38,9 +38,9 @@ def _make_grads(outputs, grad_outputs):
     for i, out in enumerate(outputs):
         g = None if grad_outputs is None else grad_outputs[i]
         if g is None:
-            if out.requires_grad and out._data.size != 1:
+            if out._requires_grad and out._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if out.requires_grad and out._data.dtype.kind != "f":
+            if out._requires_grad and out._data.dtype.kind != "f":
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs "
                                    f"but got {out.dtype}")
             g = out._wrap(out.xp.ones(out._data.shape, out._data.dtype))  # (ones_like: slower)

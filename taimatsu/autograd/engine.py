@@ -28,7 +28,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     """
     root_edges, root_grads = [], []
     for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
-        if not t.requires_grad:
+        if not t._requires_grad:
             raise RuntimeError(
                 f"element {i} of tensors does not require grad and does not have a grad_fn"
             )
@@ -39,7 +39,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     if inputs is not None:
         capture = {}
         for k, t in enumerate(inputs):
-            if not t.requires_grad:
+            if not t._requires_grad:
                 raise RuntimeError(f"One of the differentiated Tensors (index {k}) does not "
                                    "require grad")
             node, nr = _edge_of(t)
@@ -128,8 +128,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
 
     if inputs is not None and accumulate:
         for t, g in zip(inputs, results):  # non-leaf inputs of backward(inputs=...)
-            if g is not None and t.grad_fn is not None:
-                t.grad = g.detach() if t.grad is None else t.grad + g.detach()
+            if g is not None and t._grad_fn is not None:
+                t._grad = g.detach() if t._grad is None else t._grad + g.detach()
     if inputs is not None and not accumulate:
         for k, r in enumerate(results):
             if r is None and not allow_unused:
@@ -142,7 +142,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
 
 
 def _edge_of(t):
-    return (t, 0) if t.grad_fn is None else (t.grad_fn, t._output_nr)
+    return (t, 0) if t._grad_fn is None else (t._grad_fn, t._output_nr)
 
 
 def _needed_nodes(root_edges, capture):
@@ -192,7 +192,7 @@ def _run_tensor_hooks(node, grads):
             t = ref()
             if t is not None and grads[nr] is not None:
                 g = grads[nr]
-                t.grad = g.detach().clone() if t.grad is None else t.grad + g.detach()
+                t._grad = g.detach().clone() if t._grad is None else t._grad + g.detach()
     return grads
 
 
@@ -277,20 +277,20 @@ def _finish_leaf(t, g, capture, results, accumulate, inputs, stored, create_grap
     if not accumulate:
         return
     if create_graph:
-        t.grad = g if t.grad is None else t.grad + g
+        t._grad = g if t._grad is None else t._grad + g
         return
-    if t.grad is None:
+    if t._grad is None:
         arr = g._data
         if id(memory_owner(arr)) in stored or not (arr.flags.c_contiguous and arr.flags.writeable):
             # Another .grad, or the caller, holds this memory (or it is a broadcast view):
             # optimizers write into .grad in place, so it must own its memory.
             arr = t.xp.array(arr, copy=True, order="C")
         stored.add(id(memory_owner(arr)))
-        t.grad = g._wrap(arr)
+        t._grad = g._wrap(arr)
     else:
-        grad = t.grad
-        if grad.requires_grad or grad._data.shape != g._data.shape:
-            t.grad = grad + g
+        grad = t._grad
+        if grad._requires_grad or grad._data.shape != g._data.shape:
+            t._grad = grad + g
         else:
             src = g._data
             dst = grad._data

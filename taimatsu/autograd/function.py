@@ -147,7 +147,7 @@ class Function:
                 if isinstance(a, TensorBase):
                     if a._base is not None and a._version[0] != a._view_version:
                         refresh_view(a)
-                    if a.requires_grad:
+                    if a._requires_grad:
                         recording = True
                         break
         if not recording:
@@ -159,15 +159,15 @@ class Function:
         # not list appends: no per-argument calls either.
         needs = nxt = meta = ()
         for a in args:
-            if isinstance(a, TensorBase) and (a.requires_grad or a._base is not None):
+            if isinstance(a, TensorBase) and (a._requires_grad or a._base is not None):
                 if a._base is not None and a._version[0] != a._view_version:
                     refresh_view(a)  # (the loop above stopped at the first input needing grad)
-                if not a.requires_grad:
+                if not a._requires_grad:
                     needs += (False,)
                     nxt += (None,)
                     meta += (None,)
                     continue
-                fn = a.grad_fn
+                fn = a._grad_fn
                 arr = a._data
                 needs += (True,)
                 nxt += ((a, 0) if fn is None else (fn, a._output_nr),)
@@ -193,9 +193,9 @@ class Function:
                 out = out._alias()
                 break
         arr = out._data
-        self._output_meta = ((arr.shape, arr.dtype, out.device),)
+        self._output_meta = ((arr.shape, arr.dtype, out._device),)
         if arr.dtype.kind in "fc":
-            out.grad_fn, out._output_nr, out.requires_grad = self, 0, True
+            out._grad_fn, out._output_nr, out._requires_grad = self, 0, True
         saved = ()
         for t in self._to_save:
             if t is None:
@@ -222,7 +222,7 @@ class Function:
             if id(t) in input_ids and id(t) not in dirty:
                 # Returning an input unchanged: the output is a fresh alias with its own history.
                 t = outs[i] = t._alias()
-            meta.append((t._data.shape, t._data.dtype, t.device))
+            meta.append((t._data.shape, t._data.dtype, t._device))
             if id(t) in non_diff or t._data.dtype.kind not in "fc":
                 continue
             if id(t) in dirty:
@@ -230,10 +230,10 @@ class Function:
                 t._bump_version()
                 if t._base is not None:
                     hist = t._alias()
-                    hist.grad_fn, hist._output_nr, hist.requires_grad = self, i, True
+                    hist._grad_fn, hist._output_nr, hist._requires_grad = self, i, True
                     rebase_view(t, hist)
                     continue
-            t.grad_fn, t._output_nr, t.requires_grad = self, i, True
+            t._grad_fn, t._output_nr, t._requires_grad = self, i, True
         self._output_meta = meta
         self._saved = tuple([_pack(self, t, outs) for t in self._to_save])
         self._to_save = None
@@ -248,8 +248,8 @@ class Function:
             if s is not None and s[0]._version is version:
                 t = s[0]
                 copy = t._wrap(t._data.copy())
-                copy.requires_grad, copy.grad_fn, copy._output_nr = (
-                    t.requires_grad, t.grad_fn, t._output_nr)
+                copy._requires_grad, copy._grad_fn, copy._output_nr = (
+                    t._requires_grad, t._grad_fn, t._output_nr)
                 saved[i] = (copy, 0, s[2])
         self._saved = tuple(saved)
 
@@ -298,13 +298,13 @@ def _unpack(node, s):
         )
     if out_idx >= 0:
         out = t._alias()
-        out.grad_fn, out._output_nr, out.requires_grad = node, out_idx, True
+        out._grad_fn, out._output_nr, out._requires_grad = node, out_idx, True
         return out
     return t
 
 
 def _type_str(t) -> str:
-    prefix = "torch.cuda." if t.device.type == "cuda" else "torch."
+    prefix = "torch.cuda." if t._device.type == "cuda" else "torch."
     return f"{prefix}{legacy_name(t._data.dtype)}Tensor"
 
 
@@ -339,12 +339,12 @@ def _check_inplace_allowed(t) -> None:
     """PyTorch's refusals of in-place writes to leaves that require grad (in grad mode)."""
     if not _state.enabled:
         return
-    if t.grad_fn is None and t.requires_grad and t._base is None:
+    if t._grad_fn is None and t._requires_grad and t._base is None:
         raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation."
         )
     base = t._base
-    if base is not None and base.grad_fn is None and base.requires_grad:
+    if base is not None and base._grad_fn is None and base._requires_grad:
         raise RuntimeError(
             "a view of a leaf Variable that requires grad is being used in an in-place operation."
         )
@@ -362,10 +362,10 @@ def apply_inplace(target, fn, *args, fast=None):
     if _state.enabled:  # (under no_grad, e.g. optimizer updates, nothing below applies)
         _check_inplace_allowed(target)
         base = target._base
-        recording = target.requires_grad or (base is not None and base.requires_grad)
+        recording = target._requires_grad or (base is not None and base._requires_grad)
         if not recording:
             for a in args:
-                if isinstance(a, TensorBase) and a.requires_grad:
+                if isinstance(a, TensorBase) and a._requires_grad:
                     recording = True
                     break
     if not recording:
@@ -376,16 +376,16 @@ def apply_inplace(target, fn, *args, fast=None):
         target._version[0] += 1  # (_bump_version, inline: this runs per optimizer update)
         return target
     result = fn(target, *args)
-    if result.grad_fn is not None:
+    if result._grad_fn is not None:
         # The op may have saved ``target`` (or a view of it) for backward: keep the old values.
-        result.grad_fn._snapshot_saved(target._version)
+        result._grad_fn._snapshot_saved(target._version)
     _write(target, result)
     target._bump_version()
-    if not result.requires_grad:  # e.g. an integer target: nothing differentiable to record
+    if not result._requires_grad:  # e.g. an integer target: nothing differentiable to record
         return target
     if target._base is None:
-        target.grad_fn, target._output_nr = result.grad_fn, result._output_nr
-        target.requires_grad = result.requires_grad
+        target._grad_fn, target._output_nr = result._grad_fn, result._output_nr
+        target._requires_grad = result._requires_grad
     else:
         rebase_view(target, result)
     return target
@@ -450,16 +450,16 @@ def rebase_view(view, result) -> None:
     base = view._base
     view_fn = view._view_fn
     old = base._alias()
-    old.grad_fn, old._output_nr, old.requires_grad = base.grad_fn, base._output_nr, base.requires_grad
+    old._grad_fn, old._output_nr, old._requires_grad = base._grad_fn, base._output_nr, base._requires_grad
     prev = _state.enabled
     _state.enabled = True
     try:
         new_base = CopySlices.apply(old, result, view_fn)
-        base.grad_fn, base._output_nr, base.requires_grad = new_base.grad_fn, 0, True
+        base._grad_fn, base._output_nr, base._requires_grad = new_base._grad_fn, 0, True
         regen = view_fn(new_base)
     finally:
         _state.enabled = prev
-    view.grad_fn, view._output_nr, view.requires_grad = regen.grad_fn, regen._output_nr, True
+    view._grad_fn, view._output_nr, view._requires_grad = regen._grad_fn, regen._output_nr, True
     view._view_version = view._version[0]
 
 
@@ -468,11 +468,11 @@ def refresh_view(view) -> None:
     written in place: the view's values changed, so its old history is stale."""
     base = view._base
     view._view_version = view._version[0]
-    if not base.requires_grad:
+    if not base._requires_grad:
         return
     src = base._alias()
-    src.grad_fn, src._output_nr, src.requires_grad = base.grad_fn, base._output_nr, True
-    if base.grad_fn is None:  # a leaf base: the edge must point at the leaf itself
+    src._grad_fn, src._output_nr, src._requires_grad = base._grad_fn, base._output_nr, True
+    if base._grad_fn is None:  # a leaf base: the edge must point at the leaf itself
         src = base
     prev = _state.enabled
     _state.enabled = True
@@ -480,7 +480,7 @@ def refresh_view(view) -> None:
         regen = view._view_fn(src)
     finally:
         _state.enabled = prev
-    view.grad_fn, view._output_nr, view.requires_grad = regen.grad_fn, regen._output_nr, True
+    view._grad_fn, view._output_nr, view._requires_grad = regen._grad_fn, regen._output_nr, True
 
 
 def once_differentiable(backward):
@@ -492,7 +492,7 @@ def once_differentiable(backward):
         with grad_mode.no_grad():
             result = backward(ctx, *grad_outputs)
         if not (_state.enabled and any(
-                isinstance(g, TensorBase) and g.requires_grad for g in grad_outputs)):
+                isinstance(g, TensorBase) and g._requires_grad for g in grad_outputs)):
             return result
         single = not isinstance(result, tuple)
         res = [result] if single else list(result)

@@ -14,7 +14,7 @@ class GradcheckError(RuntimeError):
 
 
 def _inputs_needing_grad(inputs):
-    return [i for i, x in enumerate(inputs) if isinstance(x, TensorBase) and x.requires_grad]
+    return [i for i, x in enumerate(inputs) if isinstance(x, TensorBase) and x._requires_grad]
 
 
 def _flat_outputs(out):
@@ -60,7 +60,7 @@ def _analytical_jacobian(fn, inputs, idx_list, create_graph=False):
     row = 0
     for o in outs:
         for k in range(o._data.size):
-            if not o.requires_grad:
+            if not o._requires_grad:
                 row += 1
                 continue
             g = np.zeros(o._data.shape, dtype=o._data.dtype)
@@ -122,8 +122,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     def first_grads(*args):
         xs, gos = args[:n_in], args[n_in:]
         ys = _flat_outputs(func(*xs))
-        diff = [o for o in ys if o.requires_grad]
-        gs = [g for o, g in zip(ys, gos) if o.requires_grad]
+        diff = [o for o in ys if o._requires_grad]
+        gs = [g for o, g in zip(ys, gos) if o._requires_grad]
         grads = autograd_grad(diff, [xs[i] for i in idx], gs, create_graph=True,
                               allow_unused=True)
         return tuple(g for g in grads if g is not None)
