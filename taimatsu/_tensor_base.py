@@ -23,16 +23,16 @@ class TensorBase:
         "__weakref__",
         "_base",
         "_data",
+        "_device",
+        "_grad",
+        "_grad_fn",
         "_hooks",
         "_output_nr",
+        "_requires_grad",
         "_retains_grad",
         "_version",
         "_view_fn",
         "_view_version",
-        "_device",
-        "_grad",
-        "_grad_fn",
-        "_requires_grad",
     )
 
     # -- autograd state: public reads, validated writes (internal code uses the slots) --
