@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from . import autograd, backend
 from ._tensor import Tensor
-from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (
+    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    set_grad_enabled,
+)
 from .backend import device
 from .creation import *
 from .dtypes import (

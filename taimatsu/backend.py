@@ -149,8 +149,12 @@ def to_numpy(arr):
 
 
 def memory_owner(arr):
-    """The array that owns ``arr``'s memory: views (NumPy and CuPy alike) point to it as ``base``."""
-    return arr if arr.base is None else arr.base
+    """The object that owns ``arr``'s memory: views (NumPy and CuPy alike) lead to it through
+    ``base`` (one step for plain views; more for views made by stride tricks)."""
+    base = arr.base
+    while base is not None:
+        arr, base = base, getattr(base, "base", None)
+    return arr
 
 
 def scatter_add(xp, target, index, values):

@@ -4,8 +4,15 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
 
 import taimatsu
+
+# Property tests draw the same examples on every run (CI is deterministic); the "long" profile
+# (`pytest --hypothesis-profile long tests/fuzz`) explores afresh with many more examples.
+settings.register_profile("default", derandomize=True, deadline=None)
+settings.register_profile("long", max_examples=20000, deadline=None)
+settings.load_profile("default")
 
 
 def _devices():

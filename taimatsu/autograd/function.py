@@ -43,12 +43,17 @@ class Function:
     """
 
     _node_name = "FunctionBackward"
+    _builtin = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # PyTorch names built-in nodes "MulBackward0" and user ones "MyFnBackward".
         builtin = cls.__module__.startswith("taimatsu.") and ".examples." not in cls.__module__
         cls._node_name = f"{cls.__name__}Backward{'0' if builtin else ''}"
+        # User Functions get extra care: forward may touch tensors that require grad (so it
+        # always runs with grad mode off) and backward may keep or return any tensor (so the
+        # engine checks and never adopts its gradients as .grad).
+        cls._builtin = builtin
 
     @staticmethod
     def forward(ctx, *args):
@@ -154,28 +159,34 @@ class Function:
             # Fast path: nothing to record, so the node is a throwaway ctx.
             n = len(args)
             self.needs_input_grad = _NO_GRADS[n] if n < 8 else (False,) * n
-            return cls.forward(self, *args)
+            if cls._builtin or not _state.enabled:  # (built-in forwards record nothing)
+                return cls.forward(self, *args)
+            _state.enabled = False
+            try:
+                return cls.forward(self, *args)
+            finally:
+                _state.enabled = True
         # Recording (inline, not a method: one call less per recorded op). Tuple concatenation,
         # not list appends: no per-argument calls either.
         needs = nxt = meta = ()
         for a in args:
-            if isinstance(a, TensorBase) and (a._requires_grad or a._base is not None):
-                if a._base is not None and a._version[0] != a._view_version:
-                    refresh_view(a)  # (the loop above stopped at the first input needing grad)
-                if not a._requires_grad:
-                    needs += (False,)
-                    nxt += (None,)
-                    meta += (None,)
-                    continue
-                fn = a._grad_fn
-                arr = a._data
-                needs += (True,)
-                nxt += ((a, 0) if fn is None else (fn, a._output_nr),)
-                meta += ((arr.shape, arr.dtype),)
-            else:
+            if not isinstance(a, TensorBase):
                 needs += (False,)
                 nxt += (None,)
-                meta += (None,)
+                meta += (None,)  # (None marks a non-tensor argument, False a constant tensor)
+                continue
+            if a._base is not None and a._version[0] != a._view_version:
+                refresh_view(a)  # (the loop above stopped at the first input needing grad)
+            if not a._requires_grad:
+                needs += (False,)
+                nxt += (None,)
+                meta += (False,)
+                continue
+            fn = a._grad_fn
+            arr = a._data
+            needs += (True,)
+            nxt += ((a, 0) if fn is None else (fn, a._output_nr),)
+            meta += ((arr.shape, arr.dtype),)
         self.needs_input_grad = needs
         self._next = nxt
         self._input_meta = meta

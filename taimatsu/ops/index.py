@@ -368,7 +368,13 @@ def _parse(x, key):
         consumed += v.ndim if kind == _MASK else 1
     ndim = len(shape)
     if n_ellipsis > 1:
-        raise IndexError("an index can only have a single ellipsis ('...')")
+        # PyTorch lets every ellipsis stand for the remaining dims: after the first, a further
+        # one matches nothing, which is only well defined when no index that consumes a dim
+        # follows it.
+        kinds = [kind for kind, _ in items]
+        after = kinds[kinds.index(_ELLIPSIS, kinds.index(_ELLIPSIS) + 1):]
+        if any(kind not in (_ELLIPSIS, _NONE) for kind in after):
+            raise IndexError("an index can only have a single ellipsis ('...')")
     if consumed > ndim:
         if ndim == 0 and any(type(k) is int for k in key):
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
@@ -376,6 +382,7 @@ def _parse(x, key):
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
 
     basic, adv, view_shape, masks = [], [], [], []
+    out_of_range, indexed_dims = [], []  # (bounds are checked once the result's size is known)
     trivial = True  # basic changes nothing
     has_int_array = False
     d = 0  # dim of x
@@ -402,12 +409,14 @@ def _parse(x, key):
             trivial = False
         elif kind == _ELLIPSIS:
             rest = ndim - consumed
+            consumed = ndim  # (a further ellipsis stands for no dims)
             basic.extend([_FULL] * rest)
             adv.extend([_FULL] * rest)
             view_shape.extend(shape[d:d + rest])
             d += rest
         elif kind == _MASK:
             masks.append((k, len(view_shape)))
+            indexed_dims.extend(range(len(view_shape), len(view_shape) + k.ndim))
             basic.extend([_FULL] * k.ndim)
             adv.append(k)
             view_shape.extend(shape[d:d + k.ndim])
@@ -416,9 +425,9 @@ def _parse(x, key):
         else:
             n = shape[d]
             bad = _out_of_range(k, -n, n)
-            if bad is not None:
-                raise IndexError(f"index {bad} is out of bounds for dimension {n_tensor} with "
-                                 f"size {n}")
+            if bad is not None:  # an error unless the result is empty (checked below)
+                out_of_range.append((len(adv), bad, n_tensor, n))
+            indexed_dims.append(len(view_shape))
             basic.append(_FULL)
             adv.append(k)
             view_shape.append(n)
@@ -438,6 +447,8 @@ def _parse(x, key):
     arrays = [k for k in adv if is_array(k)]
     if len(arrays) > 1:
         _check_broadcast(arrays)
+    if out_of_range:
+        _allow_if_empty(adv, view_shape, indexed_dims, arrays, out_of_range)
     if has_int_array and masks:
         # Repeated indices are possible, so backward accumulates with scatter_add, which wants
         # integer arrays (a mask is the same as its nonzero() coordinates).
@@ -446,6 +457,19 @@ def _parse(x, key):
     while adv and adv[-1] is _FULL:
         adv.pop()
     return (None if trivial else tuple(basic) + (Ellipsis,)), tuple(adv)
+
+
+def _allow_if_empty(adv, view_shape, indexed_dims, arrays, out_of_range) -> None:
+    """PyTorch checks index bounds only when the result has elements (``x[:0, [5]]`` is an empty
+    tensor): raise the first out-of-range index, unless the result is empty, in which case the
+    offending indices are replaced by in-range ones (NumPy would check them)."""
+    empty = 0 in np.broadcast_shapes(*(k.shape for k in arrays)) or any(
+        size == 0 for j, size in enumerate(view_shape) if j not in indexed_dims)
+    for pos, bad, n_tensor, n in out_of_range:
+        if not empty or n == 0:
+            raise IndexError(f"index {bad} is out of bounds for dimension {n_tensor} with "
+                             f"size {n}")
+        adv[pos] = adv[pos] * 0
 
 
 def _normalise_slice(k, n):

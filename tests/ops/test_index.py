@@ -233,7 +233,7 @@ def test_getitem_gradcheck(fn, device):
     (-4, IndexError, "index -4 is out of bounds for dimension 0 with size 3"),
     ((0, 0, 0, 0), IndexError, "too many indices for tensor of dimension 3"),
     ((Ellipsis, 0, 0, 0, 0), IndexError, "too many indices for tensor of dimension 3"),
-    ((Ellipsis, Ellipsis), IndexError, "an index can only have a single ellipsis"),
+    ((Ellipsis, 0, Ellipsis, 1), IndexError, "an index can only have a single ellipsis"),
     (slice(None, None, -1), ValueError, "step must be greater than zero"),
     (slice(None, None, 0), ValueError, "slice step cannot be zero"),
     (1.5, IndexError, (r"only integers, slices \(`:`\), ellipsis \(`...`\), None and long or "
@@ -261,6 +261,23 @@ def test_getitem_errors(key, exc, msg, device):
     x = taimatsu.tensor(X, device=device)
     with pytest.raises(exc, match=msg):
         x[key]
+
+
+@pytest.mark.parametrize("shape, key", [
+    ((2, 3, 4), (Ellipsis, Ellipsis)),
+    ((2, 3, 4), (Ellipsis, 0, Ellipsis)),
+    ((2, 3, 4), (0, Ellipsis, Ellipsis)),
+    ((2, 3, 4), (Ellipsis, None, Ellipsis)),
+    # PyTorch checks bounds only when the result has elements (found by the property test).
+    ((1, 2, 1), (Ellipsis, slice(0, 0), [1])),
+    ((1, 2, 1), (slice(0, 0), [5])),
+    ((2, 0), ([5],)),
+    ((0, 3), (slice(None), [7])),
+    ((1, 2, 1), ([3], slice(0, 0))),
+])
+def test_getitem_like_pytorch_where_numpy_differs(shape, key, device):
+    a = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape)
+    compare(lambda T, x: x[key], a, device=device)
 
 
 @pytest.mark.parametrize("requires_grad", [False, True])
