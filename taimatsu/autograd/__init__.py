@@ -6,7 +6,11 @@ from .._tensor_base import TensorBase
 from . import engine, function, grad_mode
 from .function import Function, once_differentiable
 from .grad_mode import (
-    enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
     set_grad_enabled,
 )
 from .gradcheck import gradcheck, gradgradcheck

@@ -176,8 +176,8 @@ def test_leaf_used_twice_finishes_once_with_the_sum(device):
 
 @pytest.mark.parametrize("bad, error, match", [
     (lambda g: taimatsu.ones(3, dtype=g.dtype), RuntimeError, "has changed the size of value"),
-    (lambda g: g.float(), RuntimeError, r"has changed the type of value \(was torch.DoubleTensor "
-     r"got torch.FloatTensor\)"),
+    (lambda g: g.float(), RuntimeError,
+     r"has changed the type of value \(was torch.DoubleTensor got torch.FloatTensor\)"),
     (lambda g: 5, TypeError, "expected Variable, but hook returned 'int'"),
 ])
 @pytest.mark.parametrize("on", ["leaf", "non-leaf"])
@@ -285,7 +285,7 @@ def test_two_threads_backward_on_independent_graphs():
                 y.backward()
                 expect = np.exp(scale * np.arange(4.0)) * (1 + scale * np.arange(4.0))
                 np.testing.assert_allclose(to_np(x.grad), expect)
-        except Exception as e:  # reported in the main thread
+        except Exception as e:  # noqa: BLE001 (any failure is reported by the main thread)
             errors.append(e)
 
     threads = [threading.Thread(target=work, args=(s,)) for s in (0.1, 0.2)]
