@@ -11,7 +11,7 @@ from .autograd import (
     enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
     set_grad_enabled,
 )
-from .backend import device
+from .backend import OutOfMemoryError, device
 from .creation import *
 from .dtypes import (
     bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32,

@@ -5,6 +5,7 @@ This is the only module that imports CuPy. Everything else asks a :class:`device
 """
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -196,3 +197,56 @@ def reshape_view(arr, shape):
     except AttributeError as e:
         raise ValueError(str(e)) from None
     return out
+
+
+class OutOfMemoryError(RuntimeError):
+    """A device (GPU) allocation failed: PyTorch's ``torch.OutOfMemoryError``."""
+
+
+def allocation_error(err: Exception) -> RuntimeError:
+    """PyTorch's exception for a failed allocation, from NumPy's MemoryError (or its ValueError
+    for sizes beyond the address space) or CuPy's OutOfMemoryError."""
+    total = getattr(err, "_total_size", None)
+    if total is not None:  # numpy's _ArrayMemoryError knows the request
+        return RuntimeError(
+            f"DefaultCPUAllocator: can't allocate memory: you tried to allocate {total} bytes "
+            f"(shape {list(err.shape)}, dtype {err.dtype}).")
+    if isinstance(err, MemoryError) and type(err).__module__.startswith("cupy"):
+        return OutOfMemoryError(f"CUDA out of memory. {err}")
+    return RuntimeError(f"can't allocate memory: {err}")
+
+
+def is_allocation_error(err: Exception) -> bool:
+    """True for the errors :func:`allocation_error` translates (NumPy says "too big" with a
+    ValueError when the byte count overflows)."""
+    return isinstance(err, MemoryError) or isinstance(err, ValueError) and (
+        "array is too big" in str(err) or "Maximum allowed dimension exceeded" in str(err))
+
+
+def allocating(fn):
+    """Decorate a function that allocates: failed allocations raise :func:`allocation_error`."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (MemoryError, ValueError) as e:
+            if not is_allocation_error(e):
+                raise
+            raise allocation_error(e) from None
+    return wrapper
+
+
+def partially_overlap(a, b) -> bool:
+    """True when arrays ``a`` and ``b`` share some memory but are not the very same elements
+    (same start, shape and strides)."""
+    if a.shape == b.shape and a.strides == b.strides and _data_pointer(a) == _data_pointer(b):
+        return False
+    return bool(_module_of(a).may_share_memory(a, b))
+
+
+def _data_pointer(arr) -> int:
+    return arr.__array_interface__["data"][0] if isinstance(arr, np.ndarray) else arr.data.ptr
+
+
+def _module_of(arr):
+    return np if isinstance(arr, np.ndarray) else _load_cupy()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import operator
+import warnings
 
 import numpy as np
 
@@ -16,6 +18,9 @@ from .autograd.function import (
     check_inplace_result,
 )
 from .random import generator_for
+from .size import Size
+
+MAX_DIMS = 64  # NumPy's (PyTorch allows more)
 
 __all__ = [
     "arange",
@@ -55,49 +60,123 @@ def _device(device):
 def _finish(arr, device, requires_grad):
     t = make(arr, device)
     if requires_grad:
-        t.requires_grad_(True)
+        if arr.dtype.kind not in "fc":
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        t._requires_grad = True
     return t
 
 
-def _infer_np_dtype(data):
+def _infer_np_dtype(arr):
     """PyTorch's dtype for Python data: bools -> bool, ints -> int64, any float -> default."""
-    arr = np.asarray(data)
     kind = arr.dtype.kind
     if kind == "b":
         return np.bool_
     if kind in "iu":
         return np.int64
-    if kind == "f":
-        return _dt.get_default_dtype().np
-    if kind == "O":
-        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
-    raise TypeError(f"Could not infer dtype of {arr.dtype}")
+    return _dt.get_default_dtype().np
+
+
+def _sequence_error(data, shape=None, dim=0):
+    """PyTorch's error for ragged nested sequences (NumPy's message names no dimension)."""
+    if shape is None:
+        shape, x = [], data
+        while isinstance(x, (list, tuple)):
+            shape.append(len(x))
+            x = x[0] if x else None
+    if len(data) != shape[dim]:
+        return ValueError(f"expected sequence of length {shape[dim]} at dim {dim} "
+                          f"(got {len(data)})")
+    for x in data:
+        if dim + 1 < len(shape):
+            if not isinstance(x, (list, tuple)):
+                return TypeError("not a sequence")
+            err = _sequence_error(x, shape, dim + 1)
+            if err is not None:
+                return err
+        elif isinstance(x, (list, tuple)):
+            return TypeError(f"'{type(x).__name__}' object cannot be interpreted as an integer")
+    return None
+
+
+def _element_error(arr):
+    """PyTorch's error for Python data holding something other than numbers."""
+    for x in arr.reshape(-1):
+        if isinstance(x, (str, bytes)):
+            return TypeError(f"new(): invalid data type '{type(x).__name__}'")
+        if isinstance(x, int) and not isinstance(x, bool):
+            continue  # (an int too large for int64: reported below if nothing else is wrong)
+        if not isinstance(x, (float, bool, complex, np.generic)):
+            return RuntimeError(f"Could not infer dtype of {type(x).__name__}")
+    return ValueError("Overflow when unpacking long long")
+
+
+def _python_data_array(data):
+    """Nested Python numbers as a NumPy array, refused as PyTorch refuses them."""
+    if data is None:
+        raise RuntimeError("Could not infer dtype of NoneType")
+    try:
+        arr = np.array(data)
+    except ValueError:
+        err = _sequence_error(data) if isinstance(data, (list, tuple)) else None
+        if err is None:
+            raise
+        raise err from None
+    kind = arr.dtype.kind
+    if kind in "USO":
+        if kind in "US":
+            raise ValueError("too many dimensions 'str'")
+        if arr.dtype == object and all(isinstance(x, int) for x in arr.reshape(-1)) or \
+                kind != "O":
+            raise ValueError("Overflow when unpacking long long")
+        err = _element_error(arr)
+        if isinstance(err, ValueError) and any(isinstance(x, float) for x in arr.reshape(-1)):
+            return arr.astype(np.float64)  # huge ints among floats are just floats
+        raise err
+    if kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError("Overflow when unpacking long long")
+    return arr
+
+
+def _check_fits(arr, dt) -> None:
+    """Python numbers must fit an integer dtype (PyTorch's overflow check; for unsigned types
+    it lets negatives wrap, as C does: -1 is 255 in uint8)."""
+    npd = dt.np
+    if npd.kind not in "iu" or arr.size == 0:
+        return
+    info = np.iinfo(npd)
+    low = info.min if npd.kind == "i" else -int(info.max)
+    if arr.dtype.kind == "f" and np.isnan(arr).any() or arr.min() < low or arr.max() > info.max:
+        raise RuntimeError(f"value cannot be converted to type {npd.name} without overflow")
 
 
 def _to_array(data, dtype):
-    """A NumPy array from nested Python data, NumPy arrays, or (lists of) tensors."""
+    """A NumPy array from nested Python data (tensors inside convert through ``__array__``),
+    NumPy arrays, or a tensor."""
     if isinstance(data, TensorBase):
         return backend.to_numpy(data._data)
-    if isinstance(data, (list, tuple)) and any(isinstance(x, (TensorBase, list, tuple))
-                                               for x in data):
-        items = [_to_array(x, dtype) if isinstance(x, (TensorBase, list, tuple)) else x
-                 for x in data]
-        return np.array(items)
     if isinstance(data, np.ndarray):
         return data
-    if isinstance(data, (str, bytes)) or data is None:
+    if isinstance(data, (str, bytes)):
         raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    arr = _python_data_array(data)
     if dtype is None:
-        return np.array(data, dtype=_infer_np_dtype(data))
-    return np.array(data)
+        return arr.astype(_infer_np_dtype(arr), copy=False)
+    _check_fits(arr, dtype)
+    return arr
 
 
+@backend.allocating
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (nested lists, scalars, NumPy arrays, tensors)."""
     dt = None if dtype is None else _dt.to_dtype(dtype)
     if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
         data = np.asarray(data)
     if isinstance(data, TensorBase):
+        warnings.warn("To copy construct from a tensor, it is recommended to use "
+                      "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
+                      "requires_grad_(True), rather than torch.tensor(sourceTensor).",
+                      UserWarning, stacklevel=2)
         dev = data.device if device is None else _device(device)
         arr = data._data.astype(dt.np) if dt is not None else data._data.copy()
         return _finish(backend.to_device(arr, data.device, dev), dev, requires_grad)
@@ -105,10 +184,6 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     if dt is not None:
         arr = arr.astype(dt.np)
     else:
-        if arr.dtype.kind in "iu" and arr.dtype != np.int64 and not isinstance(data, np.ndarray):
-            arr = arr.astype(np.int64)
-        if arr.dtype == np.float64 and not isinstance(data, np.ndarray):
-            arr = arr.astype(_dt.get_default_dtype().np)
         _dt.from_numpy_dtype(arr.dtype)  # rejects unsupported dtypes with PyTorch's message
     arr = np.array(arr, copy=True, order="C")
     dev = _device(device)
@@ -136,7 +211,26 @@ def from_numpy(ndarray) -> TensorBase:
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
     _dt.from_numpy_dtype(ndarray.dtype)
+    if any(st < 0 for st in ndarray.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors "
+                         "with negative strides are not currently supported. (You can probably "
+                         "work around this by making a copy of your array  with array.copy().) ")
+    if not ndarray.flags.writeable:
+        _warn_once("The given NumPy array is not writable, and PyTorch does not support "
+                   "non-writable tensors. This means writing to this tensor will result in "
+                   "undefined behavior. You may want to copy the array to protect its data or "
+                   "make it writable before converting it to a tensor. This type of warning "
+                   "will be suppressed for the rest of this program.")
     return make(ndarray, backend.CPU)
+
+
+_warned: set = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        warnings.warn(message, UserWarning, stacklevel=3)
 
 
 def from_dlpack(ext):
@@ -150,43 +244,56 @@ def from_dlpack(ext):
     return make(dev.xp.from_dlpack(ext), dev)
 
 
-def _size(size):
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+def _size(size, name="tensor"):
+    """A size given as ints (or one sequence of them), validated as PyTorch's parser does."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
         size = size[0]
-    out = tuple(int(s) for s in size)
+    out = []
+    for pos, s in enumerate(size):
+        if isinstance(s, (float, bool)) or not hasattr(s, "__index__"):
+            raise TypeError(f"{name}(): argument 'size' (position 1) must be tuple of ints, but "
+                            f"found element of type {type(s).__name__} at pos {pos}")
+        out.append(operator.index(s))
     for s in out:
         if s < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(out)}")
-    return out
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {out}")
+    if len(out) > MAX_DIMS:
+        raise RuntimeError(f"taimatsu tensors have at most {MAX_DIMS} dimensions (NumPy's "
+                           f"limit); got a size with {len(out)}")
+    return tuple(out)
 
 
 def _float_dtype(dtype):
     return _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
 
 
+@backend.allocating
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
           pin_memory=False):
     dev = _device(device)
-    return _finish(dev.xp.zeros(_size(size), _float_dtype(dtype).np), dev, requires_grad)
+    return _finish(dev.xp.zeros(_size(size, "zeros"), _float_dtype(dtype).np), dev, requires_grad)
 
 
+@backend.allocating
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
          pin_memory=False):
     dev = _device(device)
-    return _finish(dev.xp.ones(_size(size), _float_dtype(dtype).np), dev, requires_grad)
+    return _finish(dev.xp.ones(_size(size, "ones"), _float_dtype(dtype).np), dev, requires_grad)
 
 
+@backend.allocating
 def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
           pin_memory=False, memory_format=None):
     dev = _device(device)
-    return _finish(dev.xp.empty(_size(size), _float_dtype(dtype).np), dev, requires_grad)
+    return _finish(dev.xp.empty(_size(size, "empty"), _float_dtype(dtype).np), dev, requires_grad)
 
 
+@backend.allocating
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value)."""
     dt = _dt.scalar_dtype(fill_value) if dtype is None else _dt.to_dtype(dtype)
     dev = _device(device)
-    return _finish(dev.xp.full(_size((size,)), fill_value, dt.np), dev, requires_grad)
+    return _finish(dev.xp.full(_size((size,), "full"), _fill_value(fill_value, dt), dt.np), dev, requires_grad)
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
@@ -199,44 +306,49 @@ def _like(input, dtype, device):
             input.device if device is None else _device(device))
 
 
+@backend.allocating
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
                layout=None):
     dt, dev = _like(input, dtype, device)
     return _finish(dev.xp.zeros(input._data.shape, dt.np), dev, requires_grad)
 
 
+@backend.allocating
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
               layout=None):
     dt, dev = _like(input, dtype, device)
     return _finish(dev.xp.ones(input._data.shape, dt.np), dev, requires_grad)
 
 
+@backend.allocating
 def empty_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
                layout=None):
     dt, dev = _like(input, dtype, device)
     return _finish(dev.xp.empty(input._data.shape, dt.np), dev, requires_grad)
 
 
+@backend.allocating
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,
               memory_format=None, layout=None):
     dt, dev = _like(input, dtype, device)
     return _finish(dev.xp.full(input._data.shape, fill_value, dt.np), dev, requires_grad)
 
 
+@backend.allocating
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None,
            layout=None):
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 unless any is a float."""
     if end is None:
         start, end = 0, start
-    vals = [float(v) if isinstance(v, TensorBase) else v for v in (start, end, step)]
+    vals = [v.item() if isinstance(v, TensorBase) else v for v in (start, end, step)]
     start, end, step = vals
+    for v in (start, end):
+        if not math.isfinite(v):
+            raise RuntimeError(f"unsupported range: {start} -> {end}")
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0:
-        raise RuntimeError(
-            f"upper bound and larger bound inconsistent with step sign (start={start}, "
-            f"end={end}, step={step})"
-        )
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         dt = _dt.get_default_dtype() if any(isinstance(v, float) for v in vals) else _dt.int64
     else:
@@ -247,19 +359,29 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     return _finish(arr, dev, requires_grad)
 
 
+def _check_steps(steps) -> None:
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+
+
+@backend.allocating
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None,
              layout=None):
+    _check_steps(steps)
     dev = _device(device)
     arr = dev.xp.linspace(float(start), float(end), int(steps), dtype=np.float64)
     return _finish(arr.astype(_float_dtype(dtype).np), dev, requires_grad)
 
 
+@backend.allocating
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    _check_steps(steps)
     dev = _device(device)
     arr = dev.xp.logspace(float(start), float(end), int(steps), base=base, dtype=np.float64)
     return _finish(arr.astype(_float_dtype(dtype).np), dev, requires_grad)
 
 
+@backend.allocating
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     dev = _device(device)
     return _finish(dev.xp.eye(n, n if m is None else m, dtype=_float_dtype(dtype).np), dev,
@@ -267,29 +389,50 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, la
 
 
 # ------------------------------------------------------------------------------- random
+@backend.allocating
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None,
           layout=None):
     """Standard normal samples."""
     dev = _device(device)
     dt = _float_dtype(dtype)
-    arr = generator_for(dev, generator).rng.standard_normal(_size(size), dtype=_rng_dtype(dt))
+    arr = generator_for(dev, generator).rng.standard_normal(_size(size, "randn"), dtype=_rng_dtype(dt, "normal_kernel_cpu"))
     return _finish(arr.astype(dt.np, copy=False), dev, requires_grad)
 
 
+@backend.allocating
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None,
          layout=None):
     """Uniform samples on [0, 1)."""
     dev = _device(device)
     dt = _float_dtype(dtype)
-    arr = generator_for(dev, generator).rng.random(_size(size), dtype=_rng_dtype(dt))
+    arr = generator_for(dev, generator).rng.random(_size(size, "rand"), dtype=_rng_dtype(dt, "check_uniform_bounds"))
     return _finish(arr.astype(dt.np, copy=False), dev, requires_grad)
 
 
-def _rng_dtype(dt):
-    # Generators draw float32 or float64; float16 draws in float32 and casts.
+def _rng_dtype(dt, kernel):
+    """The dtype to draw floats in (float16 draws in float32 and casts); PyTorch's error for
+    integer and bool dtypes, which have no such kernel."""
+    if not dt.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_dt.legacy_name(dt.np)}\'')
     return np.float64 if dt.np == np.float64 else np.float32
 
 
+def _fill_value(value, dt):
+    """``value`` checked to fit ``dt`` as PyTorch checks a scalar fill (-1 wraps in uint8)."""
+    if isinstance(value, TensorBase) or dt.is_floating_point or dt.np.kind == "b":
+        return value
+    v = np.asarray(value)
+    if v.dtype.kind in "fiu":
+        info = np.iinfo(dt.np)
+        low = info.min if dt.np.kind == "i" else -int(info.max)
+        if v.dtype.kind == "f" and not np.isfinite(v) or not low <= v <= info.max:
+            raise RuntimeError(f"value cannot be converted to type {dt.np.name}_t without "
+                               "overflow")
+        return v.astype(np.int64 if v.dtype.kind == "f" else v.dtype).astype(dt.np)
+    return value
+
+
+@backend.allocating
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False, out=None, layout=None):
     """Integers uniform on [low, high) (``randint(high, size)`` also works)."""
@@ -299,12 +442,16 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
         low, high = 0, low
     if size is None:
         raise TypeError("randint() missing required argument 'size'")
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
+                           f"to={high}")
     dev = _device(device)
     dt = _dt.int64 if dtype is None else _dt.to_dtype(dtype)
-    arr = generator_for(dev, generator).rng.integers(low, high, size=_size((size,)))
+    arr = generator_for(dev, generator).rng.integers(low, high, size=_size((size,), "randint"))
     return _finish(arr.astype(dt.np), dev, requires_grad)
 
 
+@backend.allocating
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, out=None,
              layout=None):
     dev = _device(device)
@@ -386,23 +533,37 @@ class CreationMethods:
         if isinstance(value, TensorBase) and value._data.ndim:
             raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value._data.ndim} dimensions.")
-        return apply_inplace(self, Fill.apply, value, fast=_fill_fast)
+        return apply_inplace(self, Fill.apply, _fill_value(value, self.dtype), fast=_fill_fast)
 
     def zero_(self):
         return apply_inplace(self, Fill.apply, 0, fast=_fill_fast)  # fill_(0), one call less
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        _rng_dtype(self.dtype, "normal_kernel_cpu")
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
         return _draw_(self, lambda rng, s: rng.standard_normal(s) * std + mean, generator)
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        _rng_dtype(self.dtype, "check_uniform_bounds")
+        if a > b:
+            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                               f"from={a} > to={b}")
         return _draw_(self, lambda rng, s: rng.random(s) * (b - a) + a, generator)
 
     def exponential_(self, lambd=1.0, *, generator=None):
         return _draw_(self, lambda rng, s: rng.exponential(1.0 / lambd, s), generator)
 
     def bernoulli_(self, p=0.5, *, generator=None):
-        return _draw_(self, lambda rng, s: rng.random(s) < (p._data if isinstance(
-            p, TensorBase) else p), generator)
+        if isinstance(p, TensorBase):
+            pa = p._data
+            if pa.size and not (pa.min() >= 0 and pa.max() <= 1):  # (also refuses nan)
+                raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+        else:
+            pa = p
+            if not 0 <= p <= 1:
+                raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
+        return _draw_(self, lambda rng, s: rng.random(s) < pa, generator)
 
     def random_(self, from_=0, to=None, *, generator=None):
         hi = to if to is not None else (2 ** 24 if self._data.dtype.kind == "f" else

@@ -89,18 +89,20 @@ def set_default_dtype(d: dtype) -> None:
 
 
 def to_dtype(d) -> dtype:
-    """Accept a taimatsu dtype, a NumPy dtype, a Python type (float/int/bool) or None."""
+    """A ``dtype`` argument as PyTorch accepts it: a taimatsu dtype, or the Python types
+    ``float`` (float64), ``int`` (int64) and ``bool``; strings and NumPy dtypes are refused."""
     if isinstance(d, dtype):
         return d
-    if d is float:
-        return _default_float
-    if d is int:
-        return int64
-    if d is bool:
-        return bool_
-    if d is None:
-        raise TypeError("dtype must not be None here")
-    return from_numpy_dtype(d)
+    found = _PYTHON_TYPES.get(d) if isinstance(d, type) else None
+    if found is None:
+        kind = type(d)
+        name = kind.__name__ if kind.__module__ == "builtins" else \
+            f"{kind.__module__}.{kind.__qualname__}"
+        raise TypeError(f"argument 'dtype' must be torch.dtype, not {name}")
+    return found
+
+
+_PYTHON_TYPES = {float: float64, int: int64, bool: bool_}
 
 
 def promote_types(a: dtype, b: dtype) -> dtype:

@@ -15,7 +15,11 @@ class Generator:
         self._rng = None
 
     def manual_seed(self, seed: int) -> Generator:
-        self._seed = int(seed)
+        seed = int(seed)
+        # PyTorch's range: a uint64, negatives taken modulo 2**64 (checked before any change).
+        if not -(1 << 63) <= seed < (1 << 64):
+            raise ValueError("Overflow when unpacking long long")
+        self._seed = seed % (1 << 64)
         self._rng = None
         return self
 
@@ -65,8 +69,8 @@ def generator_for(dev, generator=None) -> Generator:
 
 def manual_seed(seed: int) -> Generator:
     """Seed every device's default generator; the same seed gives the same numbers again."""
-    seed = int(seed)
     default_generator.manual_seed(seed)
+    seed = default_generator.initial_seed()
     for g in _cuda_generators.values():
         g.manual_seed(seed)
     return default_generator

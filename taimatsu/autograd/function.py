@@ -10,6 +10,7 @@ import functools
 import itertools
 
 from .._tensor_base import TensorBase
+from ..backend import allocation_error, is_allocation_error, partially_overlap
 from ..dtypes import KIND_CATEGORY, legacy_name
 from ..size import broadcast_shapes
 from . import grad_mode
@@ -159,13 +160,16 @@ class Function:
             # Fast path: nothing to record, so the node is a throwaway ctx.
             n = len(args)
             self.needs_input_grad = _NO_GRADS[n] if n < 8 else (False,) * n
-            if cls._builtin or not _state.enabled:  # (built-in forwards record nothing)
-                return cls.forward(self, *args)
-            _state.enabled = False
             try:
-                return cls.forward(self, *args)
-            finally:
-                _state.enabled = True
+                if cls._builtin or not _state.enabled:  # (built-in forwards record nothing)
+                    return cls.forward(self, *args)
+                _state.enabled = False
+                try:
+                    return cls.forward(self, *args)
+                finally:
+                    _state.enabled = True
+            except (MemoryError, ValueError) as e:
+                _reraise_allocation_error(e)
         # Recording (inline, not a method: one call less per recorded op). Tuple concatenation,
         # not list appends: no per-argument calls either.
         needs = nxt = meta = ()
@@ -194,6 +198,8 @@ class Function:
         _state.enabled = False
         try:
             out = cls.forward(self, *args)
+        except (MemoryError, ValueError) as e:
+            _reraise_allocation_error(e)
         finally:
             _state.enabled = True
         if not isinstance(out, TensorBase) or self._dirty or self._non_diff:
@@ -263,6 +269,13 @@ class Function:
                     t._requires_grad, t._grad_fn, t._output_nr)
                 saved[i] = (copy, 0, s[2])
         self._saved = tuple(saved)
+
+
+def _reraise_allocation_error(e):
+    """A failed allocation in an op as PyTorch reports it; any other error unchanged."""
+    if is_allocation_error(e):
+        raise allocation_error(e) from None
+    raise e
 
 
 class AccumulateGrad:
@@ -369,6 +382,9 @@ def apply_inplace(target, fn, *args, fast=None):
     a CopySlices node: gradient outside the view flows to the base's old history, inside it
     through ``fn``. This is the one place in-place autograd is handled, for every op and index.
     """
+    for a in args:
+        if isinstance(a, TensorBase) and a._version is target._version and a is not target:
+            _check_no_partial_overlap(target, a)
     recording = False
     if _state.enabled:  # (under no_grad, e.g. optimizer updates, nothing below applies)
         _check_inplace_allowed(target)
@@ -400,6 +416,17 @@ def apply_inplace(target, fn, *args, fast=None):
     else:
         rebase_view(target, result)
     return target
+
+
+def _check_no_partial_overlap(target, src) -> None:
+    """PyTorch refuses an in-place op whose input overlaps the written tensor other than exactly
+    (``x[1:].add_(x[:-1])``, ``x.add_(x.t())``): its result would depend on the order of
+    evaluation. ``src`` shares ``target``'s storage (the same version counter)."""
+    if partially_overlap(target._data, src._data):
+        raise RuntimeError(
+            "unsupported operation: some elements of the input tensor and the written-to tensor "
+            "refer to a single memory location. Please clone() the tensor before performing the "
+            "operation.")
 
 
 def check_inplace_result(target, dtype, shape) -> None:

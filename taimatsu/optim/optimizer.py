@@ -47,7 +47,7 @@ def _typename(obj) -> str:
 def _check_lr(lr) -> None:
     if isinstance(lr, TensorBase) and lr.numel() != 1:
         raise ValueError("Tensor lr must be 1-element")
-    if not 0.0 <= float(lr):
+    if not 0.0 <= (lr.item() if isinstance(lr, TensorBase) else lr):  # (a str raises TypeError)
         raise ValueError(f"Invalid learning rate: {lr}")
 
 
