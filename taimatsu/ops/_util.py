@@ -30,13 +30,13 @@ def check_same_device(op: str, *tensors) -> None:
     """Mixing devices is an error naming both (0-d CPU tensors mix freely, as in PyTorch)."""
     first = None
     for t in tensors:
-        if isinstance(t, TensorBase) and not (t.device.type == "cpu" and t._data.ndim == 0):
+        if isinstance(t, TensorBase) and not (t._device.type == "cpu" and t._data.ndim == 0):
             if first is None:
                 first = t
-            elif t.device != first.device:
+            elif t._device != first._device:
                 raise RuntimeError(
                     f"Expected all tensors to be on the same device, but found at least two "
-                    f"devices, {first.device} and {t.device}! (when checking arguments for {op})"
+                    f"devices, {first._device} and {t._device}! (when checking arguments for {op})"
                 )
 
 
@@ -51,13 +51,13 @@ def prepare(op: str, *operands):
         if isinstance(x, TensorBase):
             a = x._data
             if isinstance(y, TensorBase):
-                if y.device is x.device and y._data.dtype == a.dtype:
-                    return x.device, [a, y._data]
+                if y._device is x._device and y._data.dtype == a.dtype:
+                    return x._device, [a, y._data]
             elif type(y) is float:
                 if a.dtype.kind == "f":
-                    return x.device, [a, y]
+                    return x._device, [a, y]
             elif type(y) is int and (a.dtype.kind == "f" or a.dtype.itemsize == 8):
-                return x.device, [a, y]  # (a small int dtype may overflow: see below)
+                return x._device, [a, y]  # (a small int dtype may overflow: see below)
     return _prepare_general(op, operands)
 
 
@@ -67,8 +67,8 @@ def _prepare_general(op, operands):
     mixed = False
     for x in operands:
         if isinstance(x, TensorBase):
-            if dev is None or (x._data.ndim and dev.type == "cpu" and x.device.type != "cpu"):
-                dev = x.device
+            if dev is None or (x._data.ndim and dev.type == "cpu" and x._device.type != "cpu"):
+                dev = x._device
             if dt is None:
                 dt = x._data.dtype
             elif x._data.dtype != dt:
@@ -90,7 +90,7 @@ def _prepare_general(op, operands):
     for x in operands:
         if isinstance(x, TensorBase):
             a = x._data if x._data.dtype == target else x._data.astype(target)
-            arrays.append(a if x.device is dev else xp.asarray(a))
+            arrays.append(a if x._device is dev else xp.asarray(a))
         else:
             arrays.append(xp.asarray(x).astype(target))
     return dev, arrays

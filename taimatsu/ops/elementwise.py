@@ -69,23 +69,23 @@ def _arrays(op: str, x, y):
         a = x._data
         if isinstance(y, TensorBase):
             b = y._data
-            if y.device is x.device and b.dtype == a.dtype:
+            if y._device is x._device and b.dtype == a.dtype:
                 if b.shape != a.shape:  # (inline: broadcasting a bias is common)
                     for n, m in zip(a.shape[::-1], b.shape[::-1]):
                         if n != m and n != 1 and m != 1:
                             _check_broadcast((a.shape, b.shape))  # raises PyTorch's error
-                return x.device, a, b, a.dtype
+                return x._device, a, b, a.dtype
         elif type(y) is float:
             if a.dtype.kind == "f":
-                return x.device, a, y, a.dtype
+                return x._device, a, y, a.dtype
         elif type(y) is int and (a.dtype.kind == "f" or a.dtype.itemsize == 8):
-            return x.device, a, y, a.dtype  # (a small int dtype may overflow: prepare casts)
+            return x._device, a, y, a.dtype  # (a small int dtype may overflow: prepare casts)
     elif isinstance(y, TensorBase):  # a number on the left (``1 - t``, ``2 * t``)
         b = y._data
         t = type(x)
         if (t is float and b.dtype.kind == "f") or (
                 t is int and (b.dtype.kind == "f" or b.dtype.itemsize == 8)):
-            return y.device, x, b, b.dtype
+            return y._device, x, b, b.dtype
     dev, (a, b), dt = _arrays_n(op, x, y)
     return dev, a, b, dt
 
@@ -177,7 +177,7 @@ def _saved(ctx) -> tuple:
 
 def _zeros(g):
     """A zero gradient shaped like ``g`` (PyTorch's ``zeros_like(grad)``: NaNs in ``g`` vanish)."""
-    return make(g.xp.zeros_like(g._data), g.device)
+    return make(g.xp.zeros_like(g._data), g._device)
 
 
 def _out(result, out, op: str = ""):
@@ -533,7 +533,7 @@ class Lerp(Function):
         if b.dtype != a.dtype:
             raise RuntimeError(f"expected dtype {legacy_name(a.dtype).lower()} for `end` but got "
                                f"dtype {legacy_name(b.dtype).lower()}")
-        dev = start.device
+        dev = start._device
         if a.dtype.kind != "f":
             raise NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for "
                                       f"'{legacy_name(a.dtype)}'")
@@ -602,7 +602,7 @@ class Neg(Function):
             raise RuntimeError(
                 "Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
                 "to invert a mask, use the `~` or `logical_not()` operator instead.")
-        return make(-x._data, x.device)
+        return make(-x._data, x._device)
 
     @staticmethod
     def backward(ctx, g):
@@ -613,9 +613,9 @@ class Abs(Function):
     @staticmethod
     def forward(ctx, x):
         if x._data.dtype.kind == "b":
-            raise _not_implemented("abs", x.device, x._data.dtype)
+            raise _not_implemented("abs", x._device, x._data.dtype)
         ctx.save_for_backward(x)
-        return make(x.xp.abs(x._data), x.device)
+        return make(x.xp.abs(x._data), x._device)
 
     @staticmethod
     def backward(ctx, g):
@@ -627,7 +627,7 @@ class Sign(Function):
     @staticmethod
     def forward(ctx, x):
         a = x._data
-        return make(a.copy() if a.dtype.kind == "b" else x.xp.sign(a), x.device)
+        return make(a.copy() if a.dtype.kind == "b" else x.xp.sign(a), x._device)
 
     @staticmethod
     def backward(ctx, g):
@@ -639,7 +639,7 @@ class Relu(Function):
     def forward(ctx, x):
         if x._data.dtype.kind == "b":
             raise RuntimeError("Boolean inputs not supported for relu")
-        out = make(x.device.xp.maximum(x._data, 0), x.device)
+        out = make(x._device.xp.maximum(x._data, 0), x._device)
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(out)
         return out
@@ -661,7 +661,7 @@ class _FloatUnary(Function):
     def forward(ctx, x):
         cls = type(ctx)
         a = x._data
-        out = make(cls.f(x.device.xp, a if a.dtype.kind == "f" else _float(x)), x.device)
+        out = make(cls.f(x._device.xp, a if a.dtype.kind == "f" else _float(x)), x._device)
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(out if cls.uses_output else x)
         return out
@@ -718,8 +718,8 @@ class _RoundingUnary(Function):
     def forward(ctx, x):
         a = x._data
         if a.dtype.kind == "b":
-            raise _not_implemented(f"{type(ctx).__name__.lower()}_vml", x.device, a.dtype)
-        return make(type(ctx).f(x.xp, a) if a.dtype.kind == "f" else a.copy(), x.device)
+            raise _not_implemented(f"{type(ctx).__name__.lower()}_vml", x._device, a.dtype)
+        return make(type(ctx).f(x.xp, a) if a.dtype.kind == "f" else a.copy(), x._device)
 
     @staticmethod
     def backward(ctx, g):
@@ -740,14 +740,14 @@ class Round(Function):
         a, xp = x._data, x.xp
         kind = a.dtype.kind
         if kind == "b" or (decimals and kind != "f"):
-            raise _not_implemented("round", x.device, a.dtype)
+            raise _not_implemented("round", x._device, a.dtype)
         if kind != "f":
-            return make(a.copy(), x.device)
+            return make(a.copy(), x._device)
         if decimals == 0:
-            return make(xp.rint(a), x.device)
+            return make(xp.rint(a), x._device)
         scale = a.dtype.type(10.0 ** builtins.abs(decimals))
         out = xp.rint(a * scale) / scale if decimals > 0 else xp.rint(a / scale) * scale
-        return make(out, x.device)
+        return make(out, x._device)
 
     @staticmethod
     def backward(ctx, g):
@@ -759,8 +759,8 @@ class Frac(Function):
     def forward(ctx, x):
         a = x._data
         if a.dtype.kind != "f":
-            raise _not_implemented("frac", x.device, a.dtype)
-        return make(a - x.xp.trunc(a), x.device)
+            raise _not_implemented("frac", x._device, a.dtype)
+        return make(a - x.xp.trunc(a), x._device)
 
     @staticmethod
     def backward(ctx, g):
@@ -772,9 +772,9 @@ class NanToNum(Function):
     def forward(ctx, x, nan, posinf, neginf):
         a = x._data
         if a.dtype.kind != "f":
-            return make(a.copy(), x.device)
+            return make(a.copy(), x._device)
         ctx.save_for_backward(x)
-        return make(x.xp.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf), x.device)
+        return make(x.xp.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf), x._device)
 
     @staticmethod
     def backward(ctx, g):
@@ -1054,10 +1054,10 @@ class Where(Function):
         if c.dtype.kind != "b":
             raise RuntimeError("where expected condition to be a boolean tensor, but got a "
                                f"tensor with dtype {legacy_name(c.dtype)}")
-        dev = condition.device
+        dev = condition._device
         x_tensor, y_tensor = isinstance(x, TensorBase), isinstance(y, TensorBase)
-        if not ((not x_tensor or (x.device is dev and x._data.shape == c.shape)) and
-                (not y_tensor or (y.device is dev and y._data.shape == c.shape))):
+        if not ((not x_tensor or (x._device is dev and x._data.shape == c.shape)) and
+                (not y_tensor or (y._device is dev and y._data.shape == c.shape))):
             check_same_device("where", condition, x, y)
             _check_broadcast([c.shape] + [v._data.shape for v in (x, y)
                                           if isinstance(v, TensorBase)])
@@ -1178,7 +1178,7 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         allowed = atol + xp.abs(rtol * (b if b.dtype.kind == "f" else
                                         b.astype(get_default_dtype().np)))
         close |= xp.isfinite(diff) & (diff <= allowed)
-    return make(close, input.device)
+    return make(close, input._device)
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
@@ -1193,8 +1193,8 @@ def _float_test(name, ufunc, non_float):
         a = _tensor(name, input)._data
         xp = input.xp
         if a.dtype.kind == "f":
-            return make(getattr(xp, ufunc)(a), input.device)
-        return make(xp.full(a.shape, non_float, dtype=bool), input.device)
+            return make(getattr(xp, ufunc)(a), input._device)
+        return make(xp.full(a.shape, non_float, dtype=bool), input._device)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Bool tensor: whether each element {name[2:]} (``{ufunc}``)."
@@ -1212,7 +1212,7 @@ def _logical(op, ufunc, input, other, out):
     _tensor(op, other, "other", 2)
     check_same_device(op, input, other)
     _check_broadcast([input._data.shape, other._data.shape])
-    return _out(make(getattr(input.xp, ufunc)(input._data, other._data), input.device), out, op)
+    return _out(make(getattr(input.xp, ufunc)(input._data, other._data), input._device), out, op)
 
 
 def logical_and(input, other, *, out=None):
@@ -1233,7 +1233,7 @@ def logical_xor(input, other, *, out=None):
 def logical_not(input, *, out=None):
     """Elementwise ``not input``; bool result."""
     a = _tensor("logical_not", input)._data
-    return _out(make(input.xp.logical_not(a), input.device), out, "logical_not")
+    return _out(make(input.xp.logical_not(a), input._device), out, "logical_not")
 
 
 def _bitwise(op, ufunc, input, other, out, allow_bool=True):
@@ -1272,8 +1272,8 @@ def bitwise_not(input, *, out=None):
     """``~input``: bitwise not of integers, logical not of bools."""
     a = _tensor("bitwise_not", input)._data
     if a.dtype.kind == "f":
-        raise _not_implemented("bitwise_not", input.device, a.dtype)
-    return _out(make(input.xp.invert(a), input.device), out, "bitwise_not")
+        raise _not_implemented("bitwise_not", input._device, a.dtype)
+    return _out(make(input.xp.invert(a), input._device), out, "bitwise_not")
 
 
 # ---------------------------------------------------------------------------- in-place
@@ -1283,7 +1283,7 @@ class CompareInto(Function):
 
     @staticmethod
     def forward(ctx, x, other, compare):
-        return make(compare(x, other)._data.astype(x._data.dtype), x.device)
+        return make(compare(x, other)._data.astype(x._data.dtype), x._device)
 
     @staticmethod
     def backward(ctx, g):
@@ -1320,12 +1320,12 @@ def _inplace(target, fn, args, kwargs, fast=None):
     dst = target._data
     # (Expanded views are read-only: apply_inplace raises PyTorch's error for them.)
     if fast is not None and dst.dtype.kind == "f" and getattr(dst.flags, "writeable", True):
-        dev = target.device
+        dev = target._device
         operands = ()  # (tuple concatenation: no per-operand calls on this per-step path)
         for a in args:  # each operand: a same-dtype tensor that fits, a Python number, or None
             if isinstance(a, TensorBase):
                 b = a._data
-                if a.device is not dev or b.dtype != dst.dtype or (
+                if a._device is not dev or b.dtype != dst.dtype or (
                         b.shape != dst.shape and not _fits(b.shape, dst.shape)):
                     break
                 operands += (b,)
@@ -1340,7 +1340,7 @@ def _inplace(target, fn, args, kwargs, fast=None):
                 return target
 
             def fast_path(t, *_, operands=operands):
-                fast(t.device.xp, t._data, *operands, **kwargs)
+                fast(t._device.xp, t._data, *operands, **kwargs)
 
     return apply_inplace(target, lambda t, *a: fn(t, *a, **kwargs), *args, fast=fast_path)
 

@@ -64,10 +64,10 @@ class Index(Function):
             out = x._data.take(k, axis=0)
             if ctx.needs_input_grad[0]:
                 ctx.shape, ctx.key = x._data.shape, (k.copy(),)  # _own(key), known to be this
-            return make(out, x.device)
+            return make(out, x._device)
         if ctx.needs_input_grad[0]:
             ctx.shape, ctx.key = x._data.shape, _own(key)
-        return make(x._data[key], x.device)
+        return make(x._data[key], x._device)
 
     @staticmethod
     def backward(ctx, g):
@@ -95,7 +95,7 @@ class IndexPutZeros(Function):
         ctx.key = key
         out = g.xp.zeros(shape, g._data.dtype)
         _put(g.xp, out, key, g._data, accumulate)
-        return make(out, g.device)
+        return make(out, g._device)
 
     @staticmethod
     def backward(ctx, gg):
@@ -118,7 +118,7 @@ class IndexPut(Function):
             ctx.accumulate = accumulate
             ctx.value_ndim = v.ndim if isinstance(value, TensorBase) else 0
         _put(x.xp, out, key, v, accumulate)
-        return make(out, x.device)
+        return make(out, x._device)
 
     @staticmethod
     def backward(ctx, g):
@@ -298,11 +298,11 @@ def _item(x, k):
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         if a.dtype.kind != "b" and a.ndim == 0:
             return _INT, int(a)  # PyTorch selects with a 0-d integer tensor, like with an int
-        if k.device != x.device:
-            if k.device.type != "cpu":
+        if k._device != x._device:
+            if k._device.type != "cpu":
                 raise RuntimeError("indices should be either on cpu or on the same device as the "
-                                   f"indexed tensor ({x.device})")
-            a = to_device(a, k.device, x.device)
+                                   f"indexed tensor ({x._device})")
+            a = to_device(a, k._device, x._device)
         return (_MASK if a.dtype.kind == "b" else _ARRAY), a
     if isinstance(k, (list, tuple, np.ndarray)):
         return _index_array(x, k)
@@ -505,12 +505,12 @@ def _check_broadcast(arrays) -> None:
 
 
 def _getitem(x, key):
-    if isinstance(key, TensorBase) and key.device is x.device and x._data.ndim:
+    if isinstance(key, TensorBase) and key._device is x._device and x._data.ndim:
         k = key._data
         # x[int32/int64 tensor], the hot case: what _parse returns for it. On the CPU, Index's
         # take raises IndexError itself when an index is out of range (CuPy's wraps instead), and
         # then _parse below raises PyTorch's error; checking bounds first would cost two passes.
-        if k.ndim and k.dtype.kind == "i" and k.dtype.itemsize >= 4 and x.device.type == "cpu":
+        if k.ndim and k.dtype.kind == "i" and k.dtype.itemsize >= 4 and x._device.type == "cpu":
             try:
                 return Index.apply(x, (k,))
             except IndexError:
@@ -544,9 +544,9 @@ def _setitem(x, key, value, accumulate=False):
 def _value_on(x, value, op):
     """``value`` (a tensor or a number) ready to be written into ``x``: a 0-d CPU tensor may
     fill a CUDA tensor, as in PyTorch; other device mixes are errors."""
-    if isinstance(value, TensorBase) and value.device != x.device:
+    if isinstance(value, TensorBase) and value._device != x._device:
         check_same_device(op, x, value)
-        value = value._wrap(to_device(value._data, value.device, x.device))
+        value = value._wrap(to_device(value._data, value._device, x._device))
     return value
 
 
@@ -614,8 +614,8 @@ def _mask_key(input, mask, op):
     check_same_device(op, input, mask)
     shape = _broadcast_shape(input._data.shape, mask._data.shape)
     m = mask._data
-    if input.device != mask.device:
-        m = to_device(m, mask.device, input.device)
+    if input._device != mask._device:
+        m = to_device(m, mask._device, input._device)
     if m.shape != shape:
         m = input.xp.broadcast_to(m, shape)
     x = input if input._data.shape == shape else input.expand(shape)
@@ -686,9 +686,9 @@ def _check_index_dtype(index, msg, allowed=(np.int32, np.int64), exc=RuntimeErro
 def _index_on(input, index):
     """``index``'s array on ``input``'s device (a CPU index may address a CUDA tensor)."""
     a = index._data
-    if index.device != input.device:
+    if index._device != input._device:
         check_same_device("index", input, index)
-        a = to_device(a, index.device, input.device)
+        a = to_device(a, index._device, input._device)
     return a
 
 
@@ -981,9 +981,9 @@ def nonzero(input, *, out=None, as_tuple=False):
     one 1-d tensor per dim (a 0-d input counts as 1-d)."""
     xp, a = input.xp, input._data
     if as_tuple:
-        return tuple(make(i.astype(np.int64, copy=False), input.device)
+        return tuple(make(i.astype(np.int64, copy=False), input._device)
                      for i in xp.nonzero(a if a.ndim else a.reshape(1)))
-    return _out(make(xp.argwhere(a).astype(np.int64, copy=False), input.device), out)
+    return _out(make(xp.argwhere(a).astype(np.int64, copy=False), input._device), out)
 
 
 def argwhere(input):
