@@ -78,13 +78,21 @@ def per_step_seconds(main, steps):
     return (stamps[-1] - stamps[0]) / (len(stamps) - 1)
 
 
-def numpy_step_seconds(make, steps, **kw):
-    step = make(**kw)
-    step()
-    start = time.perf_counter()
-    for _ in range(steps):
+def timed(step, steps):
+    """A candidate for :func:`interleave`: one warm-up call of ``step``, then its seconds per
+    call over ``steps`` calls."""
+    def run():
         step()
-    return (time.perf_counter() - start) / steps
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        return (time.perf_counter() - start) / steps
+    return run
+
+
+def numpy_step_seconds(make, steps, **kw):
+    """Seconds per step of the step function ``make(**kw)`` builds (untimed)."""
+    return timed(make(**kw), steps)()
 
 
 # ------------------------------------------------------------------------------ workloads
@@ -155,10 +163,14 @@ def _mlp_framework(lib, batch=128, sizes=(784, 512, 512, 10)):
         if i < len(sizes) - 2:
             layers.append(nn.ReLU())
     model = nn.Sequential(*layers)
-    opt = lib.optim.SGD(model.parameters(), lr=0.01)
-    loss_fn = nn.CrossEntropyLoss()
-    x = lib.randn(batch, sizes[0])
-    target = lib.randint(0, sizes[-1], (batch,))
+    return sgd_step(lib, model, lib.randn(batch, sizes[0]),
+                    lib.randint(0, sizes[-1], (batch,)))
+
+
+def sgd_step(lib, model, x, target, lr=0.01):
+    """One SGD step of ``model`` on the cross-entropy of ``(x, target)``, as a closure."""
+    opt = lib.optim.SGD(model.parameters(), lr=lr)
+    loss_fn = lib.nn.CrossEntropyLoss()
 
     def step():
         opt.zero_grad()
@@ -172,20 +184,10 @@ def _mlp_framework(lib, batch=128, sizes=(784, 512, 512, 10)):
 
 def bench_mlp(args):
     steps = 30 if not args.quick else 8
-
-    def timed(step):
-        def run():
-            step()
-            start = time.perf_counter()
-            for _ in range(steps):
-                step()
-            return (time.perf_counter() - start) / steps
-        return run
-
-    cands = {"taimatsu": timed(_mlp_framework(taimatsu)),
-             "numpy": timed(numpy_programs.make_mlp())}
+    cands = {"taimatsu": timed(_mlp_framework(taimatsu), steps),
+             "numpy": timed(numpy_programs.make_mlp(), steps)}
     if torch is not None:
-        cands["pytorch"] = timed(_mlp_framework(torch))
+        cands["pytorch"] = timed(_mlp_framework(torch), steps)
     return [_row("mlp 784-512-512-10 b128", interleave(cands, args.repeats), "ms/step", 1000)]
 
 
@@ -215,20 +217,10 @@ def bench_scaling(args):
         for f in factors:
             N = 64 * f if kind == "batch" else 64
             H = 100 * f if kind == "width" else 100
-
-            def timed(step):
-                def run():
-                    step()
-                    start = time.perf_counter()
-                    for _ in range(steps):
-                        step()
-                    return (time.perf_counter() - start) / steps
-                return run
-
-            cands = {"taimatsu": timed(_two_layer_autograd(taimatsu, N, 1000, H, 10)),
-                     "numpy": timed(numpy_programs.make_two_layer(N=N, H=H))}
+            cands = {"taimatsu": timed(_two_layer_autograd(taimatsu, N, 1000, H, 10), steps),
+                     "numpy": timed(numpy_programs.make_two_layer(N=N, H=H), steps)}
             if torch is not None:
-                cands["pytorch"] = timed(_two_layer_autograd(torch, N, 1000, H, 10))
+                cands["pytorch"] = timed(_two_layer_autograd(torch, N, 1000, H, 10), steps)
             rows.append(_row(f"scaling/{kind} x{f}", interleave(cands, args.repeats), "ms/step",
                              1000))
     return rows
@@ -346,9 +338,18 @@ def format_table(rows) -> str:
     return "\n".join(lines)
 
 
+def _family(name: str):
+    """The ``bench(args)`` of ``bench/<name>.py``, imported when the workload runs."""
+    def run(args):
+        return importlib.import_module(f"bench.{name}").bench(args)
+    return run
+
+
 WORKLOADS = {"tutorial": bench_tutorial, "ops": bench_ops, "mlp": bench_mlp,
              "scaling": bench_scaling, "chain": bench_chain, "import": bench_import,
              "memory": bench_memory}
+WORKLOADS.update({name: _family(name) for name in ("conv", "loss", "normalization", "resample", "rnn",
+                                           "transformer")})
 
 
 def main(argv=None) -> int:

@@ -40,4 +40,15 @@ def is_tensor(obj):
 
 
 # Subpackages built on the names above.
-from . import cuda, nn, optim, utils
+from . import cuda, linalg, nn, optim, special, utils
+
+# torch.* also has these nn.functional ops, with the same arguments (those whose torch.* forms
+# take other arguments, e.g. torch.batch_norm's order or an int reduction, are left out).
+from .nn.functional import (
+    adaptive_avg_pool1d, adaptive_max_pool1d, alpha_dropout, avg_pool1d, bilinear, celu, celu_,
+    channel_shuffle, conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d,
+    cosine_similarity, dropout, feature_alpha_dropout, group_norm, hardshrink, layer_norm,
+    max_pool1d, max_pool1d_with_indices, max_pool2d, max_pool3d, native_channel_shuffle,
+    pairwise_distance, pdist, pixel_shuffle, pixel_unshuffle, prelu, relu_, rms_norm, rrelu,
+    rrelu_, selu, selu_, threshold, threshold_,
+)

@@ -856,6 +856,8 @@ def index_select(input, dim, index, *, out=None):
                              RuntimeError)
     x = input if input._data.ndim else input.reshape(1)
     if _out_of_range(idx, 0, x._data.shape[dim]) is not None:
+        if x._data.shape[dim] == 0 and x._data.ndim > 1:
+            raise RuntimeError("index_select(): self indexing axis dim should be positive")
         raise IndexError("index out of range in self")
     res = IndexSelect.apply(x, _dim_key(dim, idx))
     if not input._data.ndim:

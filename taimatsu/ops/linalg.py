@@ -11,15 +11,18 @@ PyTorch's messages, which differ by op.
 from __future__ import annotations
 
 import math
+import warnings
 
 from .._tensor_base import TensorBase, make
 from ..autograd.function import Function, apply_inplace
 from ..autograd.grad_mode import state as _grad_state
 from ..dtypes import legacy_name
 from ._util import check_same_device, wrap_dim
+from .elementwise import _out, where
+from .shape import broadcast_tensors, cat, stack
 
-__all__ = ["addbmm", "addmm", "addmv", "baddbmm", "bmm", "dot", "einsum", "ger", "inner", "kron",
-           "matmul", "mm", "mv", "outer", "tensordot", "trace", "vdot"]
+__all__ = ["addbmm", "addmm", "addmv", "addr", "baddbmm", "bmm", "cdist", "cross", "dot", "einsum",
+           "ger", "inner", "kron", "matmul", "mm", "mv", "outer", "tensordot", "trace", "vdot"]
 
 # The C++ scalar names PyTorch prints in some dtype errors ("float != long int").
 _CPP_NAME = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
@@ -363,6 +366,101 @@ def outer(input, vec2):
 
 
 ger = outer
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """``beta * input + alpha * outer(vec1, vec2)``; ``input`` broadcasts to the outer product's
+    shape, and with ``beta=0`` it is ignored (NaN in it does not propagate)."""
+    _tensors("addr", ("input", "vec1", "vec2"), input, vec1, vec2)
+    for name, t in (("vec1", vec1), ("vec2", vec2)):
+        if t._data.ndim != 1:
+            raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {t._data.ndim}-D")
+    shape = (vec1._data.shape[0], vec2._data.shape[0])
+    _check_expandable(input, shape)
+    beta, alpha = _scalars(input._data.dtype, beta, alpha)
+    prod = outer(vec1, vec2)
+    if alpha != 1:
+        prod = prod * alpha
+    if beta == 0:  # input's values are not read; its gradient is 0 (a where, not 0 * input)
+        return where(make(input.xp.zeros(shape, dtype=bool), input.device), input, prod)
+    return prod + (input if beta == 1 else input * beta)
+
+
+# ------------------------------------------------------------------------------ cross, cdist
+def cross(input, other, dim=None, *, out=None):
+    """The cross product of 3-vectors along ``dim`` (None: the first dim of size 3); the other
+    dims broadcast."""
+    _tensors("cross", ("input", "other"), input, other)
+    if dim is None:
+        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease "
+                      "either pass the dim explicitly or simply use torch.linalg.cross.\nThe "
+                      "default value of dim will change to agree with that of linalg.cross in a "
+                      "future release.", UserWarning, stacklevel=2)
+        dim = next((d for d, n in enumerate(input._data.shape) if n == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    return _linalg_cross(input, other, dim, out)
+
+
+def linalg_cross(input, other, *, dim=-1, out=None):
+    """``torch.linalg.cross``: the cross product of 3-vectors along ``dim`` (default the last),
+    other dims broadcast."""
+    _tensors("linalg.cross", ("input", "other"), input, other)
+    return _linalg_cross(input, other, dim, out)
+
+
+def _linalg_cross(input, other, dim, out):
+    nd = input._data.ndim
+    if other._data.ndim != nd:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    d = wrap_dim(dim, nd)
+    sa, sb = input._data.shape[d], other._data.shape[d]
+    if sa != 3 or sb != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got {sa} "
+                           f"and {sb}")
+    _same_device("linalg.cross", input, other)
+    input, other = broadcast_tensors(input, other)
+    a0, a1, a2 = input.unbind(d)
+    b0, b1, b2 = other.unbind(d)
+    res = stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], dim=d)
+    return _out(res, out, "linalg.cross")
+
+
+def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
+    """The ``p``-norm distances between each row of ``x1`` (..., P, M) and of ``x2`` (..., R, M),
+    shaped (..., P, R); batch dims broadcast. For p=2 ``compute_mode`` picks, as in PyTorch, the
+    matrix-product form (by default when P or R exceeds 25) or the direct one."""
+    _tensors("cdist", ("x1", "x2"), x1, x2)
+    for name, t in (("X1", x1), ("X2", x2)):
+        if t._data.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: "
+                               f"{t._data.ndim}D")
+    m1, m2 = x1._data.shape[-1], x2._data.shape[-1]
+    if m1 != m2:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {m1} X2: {m2}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    if compute_mode not in ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                            "donot_use_mm_for_euclid_dist"):
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    _same_device("cdist", x1, x2)
+    rows, cols = x1._data.shape[-2], x2._data.shape[-2]
+    if p == 2 and (compute_mode == "use_mm_for_euclid_dist" or (
+            compute_mode == "use_mm_for_euclid_dist_if_necessary" and (rows > 25 or cols > 25))):
+        return _euclidean_dist(x1, x2)
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (..., P, R, M)
+    return diff.norm(p, dim=-1)
+
+
+def _euclidean_dist(x1, x2):
+    """PyTorch's matrix-product form of p=2 distances: one product of (-2 x1, |x1|^2, 1) with
+    (x2, 1, |x2|^2), clamped at 0 (rounding can make it negative) before the square root. No
+    (P, R, M) temporary; less exact than the direct form for nearly equal rows."""
+    n1 = (x1 * x1).sum(-1, keepdim=True)
+    n2 = (x2 * x2).sum(-1, keepdim=True)
+    a = cat([x1 * -2, n1, n1.new_ones(n1.shape)], dim=-1)
+    b = cat([x2, n2.new_ones(n2.shape), n2], dim=-1)
+    return matmul(a, b.transpose(-1, -2)).clamp_min(0).sqrt()
 
 
 # ------------------------------------------------------------------------------ fused add*
@@ -845,6 +943,8 @@ class LinalgMethods:
     inner = inner
     kron = kron
     trace = trace
+    addr = addr
+    cross = cross
 
     def __matmul__(self, other):
         if _plain_mm(self, other):  # matmul's hot case, without the call to matmul
@@ -869,6 +969,9 @@ class LinalgMethods:
 
     def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
         return _inplace(self, addbmm, batch1, batch2, beta, alpha)
+
+    def addr_(self, vec1, vec2, *, beta=1, alpha=1):
+        return _inplace(self, addr, vec1, vec2, beta, alpha)
 
 
 def _inplace(target, op, a, b, beta, alpha):

@@ -14,15 +14,18 @@ from collections import namedtuple
 from types import SimpleNamespace
 
 from .._tensor_base import TensorBase, make
-from ..autograd.function import Function
+from ..autograd.function import Function, apply_inplace
+from ..backend import scatter_add as _scatter_add
 from ..dtypes import get_default_dtype, int64, legacy_name, to_dtype
 from . import elementwise
 from ._util import wrap_dim, wrap_dims
+from .index import _scatter_prepare
 
 __all__ = ["all", "amax", "amin", "aminmax", "any", "argmax", "argmin", "argsort", "count_nonzero",
-           "cumprod", "cumsum", "kthvalue", "log_softmax", "logsumexp", "max", "mean",
-           "median", "min", "nanmean", "nansum", "norm", "prod", "return_types",
-           "softmax", "sort", "std", "std_mean", "sum", "topk", "var", "var_mean"]
+           "cummax", "cummin", "cumprod", "cumsum", "kthvalue", "log_softmax", "logcumsumexp",
+           "logsumexp", "max", "mean", "median", "min", "mode", "nanmean", "nansum", "norm",
+           "prod", "return_types", "scatter_reduce", "softmax", "sort", "std", "std_mean", "sum",
+           "topk", "var", "var_mean"]
 
 _INF = float("inf")
 _NAN = float("nan")
@@ -44,7 +47,8 @@ def _return_type(name, fields=("values", "indices")):
 
 
 return_types = SimpleNamespace(
-    **{n: _return_type(n) for n in ("max", "min", "sort", "topk", "kthvalue", "median")},
+    **{n: _return_type(n) for n in ("max", "min", "sort", "topk", "kthvalue", "median", "mode",
+                                    "cummax", "cummin")},
     aminmax=_return_type("aminmax", ("min", "max")),
 )
 
@@ -403,7 +407,7 @@ class SelectAlongDim(Function):
 
 # Graph nodes named as PyTorch names them (MaxBackward0, ...); the math is SelectAlongDim's.
 _SELECT_NODES = {n: type(n.capitalize(), (SelectAlongDim,), {})
-                 for n in ("max", "min", "kthvalue", "median")}
+                 for n in ("max", "min", "kthvalue", "median", "mode")}
 
 
 def _select(kind, name, input, dim, keepdim, pick):
@@ -817,17 +821,87 @@ def cumprod(input, dim, *, dtype=None):
     return Cumprod.apply(input, wrap_dim(dim, input._data.ndim), _acc_dtype(dtype, input._data))
 
 
+def _cum_extreme(name, input, dim, ufunc):
+    """(values, indices) of the running max/min along ``dim``: each index is the last position
+    where the running extreme was reached (ties go to the later element; from a NaN on, the
+    value is NaN and the index the latest NaN's), as in PyTorch."""
+    a = input._data
+    xp = input.xp
+    d = wrap_dim(dim, a.ndim)
+    a1 = _as_1d(a)
+    run = getattr(xp, ufunc).accumulate(a1, axis=d)
+    hit = a1 == run
+    if a1.dtype.kind == "f":
+        hit |= xp.isnan(a1)
+    pos = xp.arange(a1.shape[d]).reshape([-1 if i == d else 1 for i in range(a1.ndim)])
+    order = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=d)
+    return name(*_take(input, d, order))
+
+
+def cummax(input, dim):
+    """(values, indices) of the running maximum along ``dim``."""
+    return _cum_extreme(return_types.cummax, input, dim, "maximum")
+
+
+def cummin(input, dim):
+    """(values, indices) of the running minimum along ``dim``."""
+    return _cum_extreme(return_types.cummin, input, dim, "minimum")
+
+
+class Logcumsumexp(Function):
+    @staticmethod
+    def forward(ctx, x, dim):
+        a = x._data
+        if a.dtype.kind != "f":
+            raise NotImplementedError(
+                f'"logcumsumexp_out_{x.device.type}" not implemented for \'{legacy_name(a.dtype)}\'')
+        ctx.dim = dim
+        # A running logaddexp: exact for any spread of values (a shift by the slice's max
+        # would underflow the terms far below it).
+        out = make(x.xp.logaddexp.accumulate(_as_1d(a), axis=dim).reshape(a.shape), x.device)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, out = ctx.saved_tensors
+        dim = ctx.dim
+        # d out_k / d x_i = exp(x_i - out_k) for k >= i. The sum over k is taken in log space,
+        # separately for the positive and negative parts of g, so nothing overflows; the
+        # dtype's lowest finite value stands for log(0) (no NaN from -inf - -inf).
+        lowest = float(x.xp.finfo(x._data.dtype).min)
+        nonzero = g != 0
+        where = elementwise.where
+        log_g = where(nonzero, g.abs(), 1.0).log() - out
+        x1 = x if x._data.ndim else x.reshape(1)
+        shape = x1.shape
+
+        def suffix(t):
+            t = t.reshape(shape)
+            return Logcumsumexp.apply(t.flip(dim), dim).flip(dim).reshape(x._data.shape)
+
+        pos = suffix(where(g > 0, log_g, lowest))
+        neg = suffix(where(g < 0, log_g, lowest))
+        return (x + pos).exp() - (x + neg).exp(), None
+
+
+def logcumsumexp(input, dim):
+    """``log(cumsum(exp(input)))`` along ``dim``, computed without overflow."""
+    return Logcumsumexp.apply(input, wrap_dim(dim, input._data.ndim))
+
+
 # ---------------------------------------------------------------------------- softmax
 def _softmax_args(name, input, dim, dtype):
     """The input (cast to ``dtype``) and ``dim`` wrapped, after PyTorch's checks."""
     if dtype is not None:
         input = input.to(to_dtype(dtype))
     a = input._data
-    if a.dtype.kind != "f":
-        raise NotImplementedError(f'"{name}" not implemented for \'{legacy_name(a.dtype)}\'')
     n = a.ndim
     # NOTE: an in-range int dim (the hot case) is wrapped inline; wrap_dim handles the rest.
-    return input, (dim % n if type(dim) is int and -n <= dim < n else wrap_dim(dim, n))
+    dim = dim % n if type(dim) is int and -n <= dim < n else wrap_dim(dim, n)
+    if a.dtype.kind != "f":  # (after the dim check, as in PyTorch)
+        raise NotImplementedError(f'"{name}" not implemented for \'{legacy_name(a.dtype)}\'')
+    return input, dim
 
 
 def _shifted(a, dim):
@@ -986,6 +1060,139 @@ def median(input, dim=None, keepdim=False):
                    lambda a1, d: _median_index(input.xp, a1, d))
 
 
+def _mode_index(xp, a1, d):
+    """Index of the most frequent value along ``d`` (the smallest such value on ties; its last
+    occurrence), from one stable sort: runs of equal sorted values are counted in place."""
+    order = _order(xp, a1, d, False)
+    s = xp.take_along_axis(a1, order, axis=d)
+    n = s.shape[d]
+    pos = xp.arange(n).reshape([-1 if i == d else 1 for i in range(s.ndim)])
+    starts = xp.ones(s.shape, dtype=bool)
+    starts[_along(d, 1, n)] = s[_along(d, 1, n)] != s[_along(d, 0, n - 1)]
+    run_start = xp.maximum.accumulate(xp.where(starts, pos, 0), axis=d)
+    count = pos - run_start + 1  # the length of the run so far, full at the run's last element
+    best = xp.argmax(count, axis=d, keepdims=True)  # first maximum: the smallest value
+    return xp.take_along_axis(order, best, axis=d)
+
+
+def mode(input, dim=-1, keepdim=False):
+    """(values, indices): the most frequent value along ``dim`` (the smallest one on ties) and
+    the index of its last occurrence."""
+    return _select(return_types.mode, "mode", input, dim, keepdim,
+                   lambda a1, d: _mode_index(input.xp, a1, d))
+
+
+# ---------------------------------------------------------------------------- scatter_reduce
+_SCATTER_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+def _scatter_reduce_array(xp, a, key, src, reduce, include_self):
+    """``a`` with ``src`` reduced into the positions ``key`` (repeats combine)."""
+    out = a.copy()
+    if not include_self:  # start the scattered positions from the reduction's identity
+        if reduce in ("sum", "mean"):
+            ident = 0
+        elif reduce == "prod":
+            ident = 1
+        elif a.dtype.kind == "f":
+            ident = -_INF if reduce == "amax" else _INF
+        else:
+            info = xp.iinfo(a.dtype) if a.dtype.kind in "iu" else None
+            ident = (info.min if reduce == "amax" else info.max) if info else reduce == "amin"
+        out[key] = ident
+    if reduce in ("sum", "mean"):
+        _scatter_add(xp, out, key, src)
+    else:
+        ufunc = {"prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[reduce]
+        ufunc.at(out, key, src)
+    if reduce == "mean":
+        count = xp.ones(a.shape, dtype=a.dtype)  # self counts once where it is included
+        if not include_self:
+            count[key] = 0
+        _scatter_add(xp, count, key, xp.ones(src.shape, dtype=a.dtype))
+        count = xp.maximum(count, 1)
+        out = out / count if a.dtype.kind == "f" else xp.floor_divide(out, count)
+    return out
+
+
+class ScatterReduce(Function):
+    @staticmethod
+    def forward(ctx, x, src, key, index, dim, reduce, include_self):
+        out = make(_scatter_reduce_array(x.xp, x._data, key, src._data, reduce, include_self),
+                   x.device)
+        ctx.args = (index, dim, reduce, include_self)
+        ctx.save_for_backward(x, src, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, src, out = ctx.saved_tensors
+        index, dim, reduce, include_self = ctx.args
+        where = elementwise.where
+        if reduce == "sum":
+            gx, gs = g, g.gather(dim, index)
+        elif reduce == "mean":
+            n = (x.new_ones(x.shape) if include_self else x.new_zeros(x.shape)).scatter_add(
+                dim, index, src.new_ones(src.shape))
+            n = where(n == 0, 1.0, n)
+            gx, gs = g / n, g.gather(dim, index) / n.gather(dim, index)
+        elif reduce == "prod":
+            # Products that leave out one factor, without dividing by a zero: a zero of self
+            # is replaced by 1 (then out/self is the product of the others); a zero of src
+            # that is alone at its position, likewise.
+            x1 = where(x == 0, 1.0, x)
+            gx = g * scatter_reduce(x1, dim, index, src, "prod", include_self=include_self) / x1
+            zero = src == 0
+            zeros_at = x.new_zeros(x.shape).scatter_add(dim, index, zero.to(x.dtype))
+            single = zero & (zeros_at.gather(dim, index) == 1)
+            others = scatter_reduce(x, dim, index, where(single, 1.0, src), "prod",
+                                    include_self=include_self)
+            gs = where(single, (g * others).gather(dim, index),
+                       (g * out).gather(dim, index) / where(zero, 1.0, src))
+        else:  # amax / amin: the gradient is shared evenly by the elements equal to the result
+            value = out.gather(dim, index)
+            x_wins = (x == out).to(x.dtype)
+            src_wins = (src == value).to(x.dtype)
+            share = g / x_wins.scatter_add(dim, index, src_wins)
+            gx, gs = x_wins * share, src_wins * share.gather(dim, index)
+        if not include_self:  # self's values at the scattered positions were not used
+            gx = gx.scatter(dim, index, 0.0)
+        need = ctx.needs_input_grad
+        return (gx if need[0] else None, gs if need[1] else None, None, None, None, None, None)
+
+
+def _scatter_reduce_args(input, dim, index, src, reduce):
+    if not isinstance(src, TensorBase):
+        raise TypeError("scatter_reduce(): argument 'src' (position 4) must be Tensor, not "
+                        f"{type(src).__name__}")
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # (PyTorch's silent aliases)
+    if reduce not in _SCATTER_REDUCTIONS:
+        raise RuntimeError("reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    key, src = _scatter_prepare("scatter_reduce", input, dim, index, src)
+    d = wrap_dim(dim, input._data.ndim)
+    idx = make(key[d].astype(int64.np, copy=False), input.device)
+    if src._data.shape != idx._data.shape:  # a 0-d src or index, read as one element
+        src = src.reshape(idx._data.shape)
+    return key, src, idx, d, reduce
+
+
+def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
+    """``input`` with each ``src[i][j]`` reduced into position ``index[i][j]`` along ``dim``
+    (for ``dim=1``) by ``reduce`` (``"sum"``, ``"prod"``, ``"mean"``, ``"amax"``, ``"amin"``);
+    ``include_self=False`` leaves ``input``'s own values at those positions out."""
+    key, src, idx, d, reduce = _scatter_reduce_args(input, dim, index, src, reduce)
+    x = input if input._data.ndim else input.reshape(1)
+    out = ScatterReduce.apply(x, src, key, idx, d, reduce, include_self)
+    return out if input._data.ndim else out.reshape(())
+
+
+def _scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+    _scatter_reduce_args(self, dim, index, src, reduce)  # (errors before anything changes)
+    return apply_inplace(self, lambda t, s: scatter_reduce(t, dim, index, s, reduce,
+                                                           include_self=include_self), src)
+
+
 # ---------------------------------------------------------------------------- Tensor methods
 class ReduceMethods:
     """The reduction ``Tensor`` methods."""
@@ -1019,6 +1226,12 @@ class ReduceMethods:
     topk = topk
     kthvalue = kthvalue
     median = median
+    mode = mode
+    cummax = cummax
+    cummin = cummin
+    logcumsumexp = logcumsumexp
+    scatter_reduce = scatter_reduce
+    scatter_reduce_ = _scatter_reduce_
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         return norm(self, p, dim, keepdim, dtype=dtype)

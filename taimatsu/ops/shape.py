@@ -11,25 +11,28 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+import warnings
 
 from .._tensor_base import TensorBase, make
 from ..autograd.function import Function, apply_inplace, check_inplace_result
-from ..backend import reshape_view, scatter_add
-from ..creation import arange
-from ..dtypes import legacy_name, promote_types
+from ..backend import memory_owner, reshape_view, scatter_add
+from ..creation import _device, arange, empty
+from ..dtypes import dtype as _DTYPE
+from ..dtypes import int64, legacy_name, promote_types, to_dtype
 from ..size import Size
 from ..size import broadcast_shapes as _broadcast_shapes  # the tensor-pair error message
 from ._util import check_same_device, wrap_dim, wrap_dims
 
 __all__ = [
-    "adjoint", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadcast_tensors",
-    "broadcast_to", "cat", "chunk", "clone", "column_stack", "concat", "concatenate", "diag",
-    "diag_embed", "diagonal", "diagonal_scatter", "dsplit", "dstack", "flatten", "flip", "fliplr",
-    "flipud", "hsplit", "hstack", "moveaxis", "movedim", "narrow", "narrow_copy", "permute",
+    "adjoint", "as_strided", "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "broadcast_shapes",
+    "broadcast_tensors", "broadcast_to", "cartesian_prod", "cat", "chunk", "clone",
+    "column_stack", "combinations", "concat", "concatenate", "diag", "diag_embed", "diagflat",
+    "diagonal", "diagonal_scatter", "dsplit", "dstack", "flatten", "flip", "fliplr", "flipud",
+    "hsplit", "hstack", "meshgrid", "moveaxis", "movedim", "narrow", "narrow_copy", "permute",
     "ravel", "repeat_interleave", "reshape", "roll", "rot90", "row_stack", "select",
     "select_scatter", "slice_scatter", "split", "split_with_sizes", "squeeze", "stack", "swapaxes",
-    "swapdims", "t", "tensor_split", "tile", "transpose", "tril", "triu", "unbind", "unflatten",
-    "unsqueeze", "vsplit", "vstack"
+    "swapdims", "t", "tensor_split", "tile", "transpose", "tril", "tril_indices", "triu",
+    "triu_indices", "unbind", "unflatten", "unsqueeze", "vsplit", "vstack"
 ]
 
 
@@ -145,8 +148,30 @@ class Reshape(Function):
 
 
 def view(input, *shape):
-    """A view of ``input`` with ``shape`` (one entry may be -1); never copies."""
+    """A view of ``input`` with ``shape`` (one entry may be -1); never copies. ``view(dtype)``
+    reinterprets the same memory as another dtype (outside autograd, as in PyTorch)."""
+    if len(shape) == 1 and isinstance(shape[0], _DTYPE):
+        return _view_dtype(input, shape[0])
     return View.apply(input, _infer(_shape_arg(shape), input._data.size))
+
+
+def _view_dtype(input, dtype):
+    """The bits of ``input`` as ``dtype``: the last dim scales by the ratio of element sizes."""
+    a, new = input._data, dtype.np
+    if new.itemsize != a.itemsize:
+        names = f"{legacy_name(a.dtype)} as {legacy_name(new)} (different element sizes)"
+        if a.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 to view {names}")
+        if a.strides[-1] != a.itemsize:
+            raise RuntimeError(f"self.stride(-1) must be 1 to view {names}, but got "
+                               f"{a.strides[-1] // a.itemsize}")
+        if new.itemsize > a.itemsize and a.shape[-1] * a.itemsize % new.itemsize:
+            ratio = new.itemsize // a.itemsize
+            raise RuntimeError(f"self.size(-1) must be divisible by {ratio} to view {names}, "
+                               f"but got {a.shape[-1]}")
+    out = make(a.view(new), input._device)
+    out._version = input._version  # the same storage: in-place writes are seen by both
+    return out
 
 
 def view_as(input, other):
@@ -174,9 +199,9 @@ def reshape_as(input, other):
 def flatten(input, start_dim=0, end_dim=-1):
     """Merge dims ``start_dim..end_dim`` into one (a view when possible, like reshape)."""
     shape = input._data.shape
+    start, end = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
     if not shape:
         return _reshape(input, (1,))
-    start, end = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
     if start > end:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if start == end:
@@ -667,13 +692,13 @@ def stack(tensors, dim=0, *, out=None):
         raise RuntimeError("stack expects a non-empty TensorList")
     arrays = [x._data for x in tensors]
     shape = arrays[0].shape
+    dim = wrap_dim(dim, len(shape) + 1)  # (checked first, as in PyTorch)
     for i, a in enumerate(arrays):
         if a.shape != shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{list(shape)} at entry 0 and {list(a.shape)} at entry {i}")
     if len(tensors) > 1:
         check_same_device("stack", *tensors)
-    dim = wrap_dim(dim, len(shape) + 1)
     return _out(Stack.apply(dim, _result_dtype(tensors, arrays), *tensors), out)
 
 
@@ -804,10 +829,10 @@ def narrow(input, dim, start, length):
     n_dims = input._data.ndim
     if n_dims == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
-    dim = wrap_dim(dim, n_dims)
     start, length = operator.index(start), operator.index(length)
-    if length < 0:
+    if length < 0:  # (checked before the dim, as in PyTorch)
         raise RuntimeError("narrow(): length must be non-negative.")
+    dim = wrap_dim(dim, n_dims)
     n = input._data.shape[dim]
     if not -n <= start <= n:
         raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got "
@@ -883,6 +908,8 @@ def split(tensor, split_size_or_sections, dim=0):
     if isinstance(split_size_or_sections, (tuple, list)):
         return split_with_sizes(tensor, split_size_or_sections, dim)
     size = operator.index(split_size_or_sections)
+    if not tensor._data.ndim:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     dim = _real_dim(dim, tensor._data.ndim)
     n = tensor._data.shape[dim]
     if size < 0:
@@ -909,6 +936,8 @@ def split_with_sizes(input, split_sizes, dim=0):
 def chunk(input, chunks, dim=0):
     """At most ``chunks`` pieces of equal size (the last may be smaller) along ``dim``."""
     chunks = operator.index(chunks)
+    if not input._data.ndim:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     dim = _real_dim(dim, input._data.ndim)
@@ -1161,6 +1190,8 @@ def roll(input, shifts, dims=None):
     """Rotate elements along ``dims`` by ``shifts`` (the flattened tensor when ``dims`` is None)."""
     shifts = _dim_list(shifts)
     dims = () if dims is None else _dim_list(dims)
+    if not input._data.size:  # PyTorch returns an empty input as it is, dims unchecked
+        return clone(input)
     if not dims:
         if len(shifts) != 1:
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
@@ -1238,6 +1269,176 @@ def _tri_fast(upper):
     return fast
 
 
+# ------------------------------------------------------------------------------ as_strided
+def _storage_of(x):
+    """``(storage array (flat), x's offset in it)``, in elements."""
+    owner = memory_owner(x._data)
+    start = (x.data_ptr() - make(owner, x.device).data_ptr()) // x._data.itemsize
+    return owner.reshape(-1), start
+
+
+def _positions(xp, shape, strides, offset):
+    """The storage index of every element of a strided view (an int64 array of ``shape``)."""
+    pos = xp.full(shape, offset, dtype=int64.np)
+    for d, (n, st) in enumerate(zip(shape, strides)):
+        axis = [-1 if i == d else 1 for i in range(len(shape))]
+        pos += xp.arange(n, dtype=int64.np).reshape(axis) * st
+    return pos
+
+
+class AsStrided(Function):
+    @staticmethod
+    def forward(ctx, x, size, stride, offset):
+        xp = x.xp
+        flat, start = _storage_of(x)
+        ctx.args = (flat.size, start, x._data.shape, x.stride(), size, stride, offset)
+        arr = xp.lib.stride_tricks.as_strided(flat[offset:], size,
+                                              tuple(st * flat.itemsize for st in stride))
+        return x._view(arr, lambda b: b.as_strided(size, stride, offset))
+
+    @staticmethod
+    def backward(ctx, g):
+        # The gradient of each storage element is the sum over the output elements that read
+        # it (windows may overlap); the input then reads its own elements from that.
+        n, start, shape, in_strides, size, stride, offset = ctx.args
+        xp = g.xp
+        out_pos = make(_positions(xp, size, stride, offset).reshape(-1), g.device)
+        in_pos = make(_positions(xp, shape, in_strides, start), g.device)
+        storage = g.new_zeros((n,)).index_add(0, out_pos, g.reshape(-1))
+        return storage[in_pos], None, None, None
+
+
+def as_strided(input, size, stride, storage_offset=None):
+    """A view of ``input``'s storage with the given ``size``, ``stride`` (in elements) and
+    ``storage_offset`` (default: ``input``'s own); windows may overlap."""
+    size, stride = tuple(_shape_arg(size)), tuple(_shape_arg(stride))
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if any(st < 0 for st in stride):
+        raise RuntimeError("as_strided: Negative strides are not supported at the moment, got "
+                           f"strides: {list(stride)}")
+    flat, start = _storage_of(input)
+    offset = start if storage_offset is None else operator.index(storage_offset)
+    need = offset + 1 + sum((n - 1) * st for n, st in zip(size, stride)) if all(size) else 0
+    if need > flat.size:
+        item = input._data.itemsize
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
+                           f"offset {offset}, and itemsize {item} requiring a storage size of "
+                           f"{need * item} are out of bounds for storage of size "
+                           f"{flat.size * item}")
+    return AsStrided.apply(input, size, stride, offset)
+
+
+# ------------------------------------------------------------------------------ index grids
+def _tri_indices(row, col, offset, upper, dtype, device):
+    for name, n in (("row", row), ("col", col)):
+        if n < 0:
+            raise RuntimeError(f"{name} must be non-negative, got{n}")
+    dev = _device(device)
+    xp = dev.xp
+    above = xp.arange(col).reshape(1, col) - xp.arange(row).reshape(row, 1)  # column - row
+    rows, cols = xp.nonzero(above >= offset if upper else above <= offset)  # row-major order
+    return make(xp.stack([rows, cols]).astype(to_dtype(dtype).np), dev)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The (2, N) row and column indices of the upper triangle of a ``row x col`` matrix, from
+    diagonal ``offset`` up."""
+    return _tri_indices(row, col, offset, True, dtype or int64, device)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The (2, N) row and column indices of the lower triangle of a ``row x col`` matrix, from
+    diagonal ``offset`` down."""
+    return _tri_indices(row, col, offset, False, dtype or int64, device)
+
+
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids from 1-d tensors: ``indexing="ij"`` (the default) gives grids shaped
+    ``(len(t0), len(t1), ...)``, ``"xy"`` swaps the first two dims (Cartesian order)."""
+    if len(tensors) == 1 and not isinstance(tensors[0], TensorBase):
+        tensors = tuple(tensors[0])
+    tensors = _tensor_list("meshgrid", tensors)
+    if indexing is None:
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument.", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but "
+                           f"received: {indexing}")
+    for t in tensors:
+        if t._data.ndim > 1:
+            raise RuntimeError("torch.meshgrid: Expected 0D or 1D tensor in the tensor list but "
+                               f"got: {t}")
+        if t._data.dtype != tensors[0]._data.dtype:
+            raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+    check_same_device("meshgrid", *tensors)
+    swap = indexing == "xy" and len(tensors) >= 2
+    if swap:
+        tensors[0], tensors[1] = tensors[1], tensors[0]
+    sizes = tuple(t._data.size for t in tensors)
+    n = len(tensors)
+    grids = [t.reshape(tuple(-1 if i == k else 1 for i in range(n))).expand(sizes)
+             for k, t in enumerate(tensors)]
+    if swap:  # built as "ij" over (t1, t0, ...), handed back in the caller's order
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def cartesian_prod(*tensors):
+    """All combinations of the elements of 1-d tensors, as rows ``(N, len(tensors))``
+    (one tensor: itself)."""
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([g.reshape(-1) for g in meshgrid(*tensors, indexing="ij")], dim=1)
+
+
+def combinations(input, r=2, with_replacement=False):
+    """The length-``r`` combinations of the 1-d ``input``'s elements (in order; with
+    ``with_replacement``, elements may repeat), as rows ``(N, r)``."""
+    if input._data.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input._data.shape)}")
+    if r < 0:
+        raise RuntimeError(f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return input.new_empty((0,))
+    n = input._data.shape[0]
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    xp = input.xp
+    idx = xp.asarray(list(itertools.chain.from_iterable(pick(range(n), r))), dtype=int64.np)
+    return input[make(idx, input.device)].reshape(-1, r)
+
+
+def block_diag(*tensors):
+    """A block-diagonal matrix from 0-, 1- or 2-d tensors (a 1-d tensor is one row)."""
+    mats = []
+    for i, t in enumerate(tensors):
+        nd = t._data.ndim
+        if nd > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. "
+                               f"Input {i} has {nd} dimensions")
+        mats.append(t.reshape(1, -1) if nd < 2 else t)
+    if not mats:
+        return empty((1, 0))
+    check_same_device("block_diag", *mats)
+    dt = mats[0].dtype
+    for m in mats[1:]:
+        dt = promote_types(dt, m.dtype)
+    mats = [m.to(dt) for m in mats]
+    width = sum(m._data.shape[1] for m in mats)
+    rows, left = [], 0
+    for m in mats:
+        r, c = m._data.shape
+        rows.append(cat([m.new_zeros((r, left)), m, m.new_zeros((r, width - left - c))], dim=1))
+        left += c
+    return cat(rows, dim=0)
+
+
+def diagflat(input, offset=0):
+    """A square matrix with ``input``'s elements (flattened) on diagonal ``offset``."""
+    return diag(input.reshape(-1), offset)
+
+
 # ------------------------------------------------------------------------------ Tensor methods
 class ShapeMethods:
     """The shape ``Tensor`` methods."""
@@ -1285,6 +1486,8 @@ class ShapeMethods:
     diagonal = diagonal
     diag = diag
     diag_embed = diag_embed
+    diagflat = diagflat
+    as_strided = as_strided
     tril = tril
     triu = triu
     select_scatter = select_scatter
@@ -1309,6 +1512,12 @@ class ShapeMethods:
     @property
     def T(self):
         """All dims reversed (the transpose of a matrix)."""
+        if self._data.ndim > 2:
+            warnings.warn(
+                "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+                "deprecated and it will throw an error in a future release. Consider `x.mT` to "
+                "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` "
+                "to reverse the dimensions of a tensor.", UserWarning, stacklevel=2)
         return permute(self, tuple(reversed(range(self._data.ndim))))
 
     @property

@@ -1,6 +1,6 @@
-"""Utilities: ``utils.data`` (datasets and loaders)."""
+"""Utilities: ``utils.data`` (datasets and loaders) and ``utils.safetensors``."""
 from __future__ import annotations
 
-from . import data
+from . import data, safetensors
 
-__all__ = ["data"]
+__all__ = ["data", "safetensors"]

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import taimatsu
+import taimatsu.linalg
 from tests.helpers import compare, gradcheck, needs_torch, rand, to_np, torch
 
 # (left shape, right shape) pairs covering every matmul case
@@ -699,3 +700,129 @@ def test_hooked_gradient_of_another_dtype_is_refused_before_mm_backward(device):
     out.register_hook(lambda g: g.double())
     with pytest.raises(RuntimeError, match="has changed the type of value"):
         out.sum().backward()
+
+
+# ------------------------------------------------------------------ addr, cross, cdist
+V3 = rand(3, seed=21)
+V4 = rand(4, seed=22)
+M34 = rand(3, 4, seed=23)
+
+
+@needs_torch
+@pytest.mark.parametrize("fn", [
+    lambda T, m, a, b: T.addr(m, a, b), lambda T, m, a, b: m.addr(a, b, beta=0.5, alpha=2),
+    lambda T, m, a, b: T.addr(m[0], a, b, alpha=-1), lambda T, m, a, b: T.addr(m[:, :1], a, b),
+], ids=["plain", "scaled", "broadcast_row", "broadcast_col"])
+def test_addr_matches_pytorch(device, fn):
+    compare(fn, M34, V3, V4, device=device)
+    gradcheck(lambda m, a, b: fn(taimatsu, m, a, b), M34, V3, V4, device=device)
+
+
+def test_addr_beta0_gradcheck(device):
+    gradcheck(lambda m, a, b: taimatsu.addr(m, a, b, beta=0), M34, V3, V4, device=device)
+
+
+@needs_torch
+def test_addr_integers_inplace_and_errors(device):
+    compare(lambda T, m, a, b: T.addr(m, a, b, beta=2, alpha=3), np.ones((2, 2), np.int64),
+            np.array([1, 2]), np.array([3, 4]), device=device)
+    compare(lambda T, m, a, b: (m * 1).addr_(a, b, alpha=0.5), M34, V3, V4, device=device)
+    compare(lambda T, m, a, b: T.addr(m * float("nan"), a, b, beta=0), M34, V3, V4,
+            device=device)  # (NaN in input does not reach the result)
+    for fn, match in [
+        (lambda T: T.addr(T.ones(2, 2), T.ones(2, 2), T.ones(2)),
+         "addr: Expected 1-D argument vec1, but got 2-D"),
+        (lambda T: T.addr(T.ones(3, 2), T.ones(2), T.ones(2)),
+         r"The expanded size of the tensor \(2\) must match the existing size \(3\)"),
+    ]:
+        with pytest.raises(RuntimeError, match=match):
+            fn(torch)
+        with pytest.raises(RuntimeError, match=match):
+            fn(taimatsu)
+
+
+C1 = rand(2, 3, 3, seed=24)
+C2 = rand(1, 3, 3, seed=25)
+
+
+@needs_torch
+@pytest.mark.parametrize("fn", [
+    lambda T, a, b: T.cross(a, b, dim=1), lambda T, a, b: T.linalg.cross(a, b),
+    lambda T, a, b: a.cross(b, 2), lambda T, a, b: T.linalg.cross(a[:, :1], b),
+    lambda T, a, b: T.linalg.cross(a[0, 0], b[0, 1]),
+], ids=["cross_dim1", "linalg_cross", "method", "broadcast", "vectors"])
+def test_cross_matches_pytorch(device, fn):
+    compare(fn, C1, C2, device=device)
+    compare(fn, C1, C2, device=device, non_contiguous=True)
+    gradcheck(lambda a, b: fn(taimatsu, a, b), C1, C2, device=device)
+
+
+@needs_torch
+def test_cross_default_dim_warns_and_errors():
+    a, b = rand(3, 2, seed=26), rand(3, 2, seed=27)
+    with pytest.warns(UserWarning, match="Using torch.cross without specifying the dim arg"):
+        out = taimatsu.cross(taimatsu.tensor(a), taimatsu.tensor(b))
+    np.testing.assert_allclose(to_np(out), torch.linalg.cross(torch.tensor(a), torch.tensor(b),
+                                                              dim=0).numpy(), rtol=1e-6)
+    for fn, match in [
+        (lambda T: T.linalg.cross(T.ones(4), T.ones(4)),
+         "linalg.cross: inputs dimension -1 must have length 3. Got 4 and 4"),
+        (lambda T: T.cross(T.ones(3, 2), T.ones(3, 2), dim=1),
+         "linalg.cross: inputs dimension 1 must have length 3. Got 2 and 2"),
+        (lambda T: T.linalg.cross(T.ones(2, 3), T.ones(4, 3)),
+         r"The size of tensor a \(2\) must match the size of tensor b \(4\)"),
+        (lambda T: T.linalg.cross(T.ones(2, 3), T.ones(3)),
+         "linalg.cross: inputs must have the same number of dimensions."),
+    ]:
+        with pytest.raises(RuntimeError, match=match):
+            fn(torch)
+        with pytest.raises(RuntimeError, match=match):
+            fn(taimatsu)
+    with pytest.warns(UserWarning), pytest.raises(RuntimeError, match="no dimension of size 3"):
+        taimatsu.cross(taimatsu.ones(2, 4), taimatsu.ones(2, 4))
+
+
+X1 = np.random.default_rng(28).standard_normal((2, 5, 3))
+X2 = np.random.default_rng(29).standard_normal((2, 4, 3))
+
+
+@needs_torch
+@pytest.mark.parametrize("p", [0.0, 1.0, 1.5, 2.0, 3.0, float("inf")])
+def test_cdist_matches_pytorch(device, p):
+    compare(lambda T, a, b: T.cdist(a, b, p=p), X1, X2, device=device)
+    compare(lambda T, a, b: T.cdist(a[0], b[0], p, "donot_use_mm_for_euclid_dist"), X1, X2,
+            device=device, non_contiguous=True)
+    compare(lambda T, a, b: T.cdist(a, b[1], p=p), X1, X2, device=device)  # batch broadcast
+    if p not in (0.0,):
+        gradcheck(lambda a, b: taimatsu.cdist(a, b, p=p), X1, X2, device=device)
+
+
+@needs_torch
+@pytest.mark.parametrize("mode", ["use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                                  "donot_use_mm_for_euclid_dist"])
+def test_cdist_compute_modes(device, mode):
+    a = np.random.default_rng(30).standard_normal((2, 30, 3))  # 30 rows: past the mm threshold
+    compare(lambda T, x, y: T.cdist(x, y, compute_mode=mode), a, X2, device=device)
+    compare(lambda T, x, y: T.cdist(x, y, compute_mode=mode), a.astype(np.float32),
+            X2.astype(np.float32), device=device, atol=1e-4)
+    compare(lambda T, x, y: T.cdist(x, y, compute_mode=mode), X1, X2[0], device=device)
+    gradcheck(lambda x, y: taimatsu.cdist(x, y, compute_mode=mode), a[:, :4], X2,
+              device=device)
+
+
+@needs_torch
+def test_cdist_zero_distance_gradient_and_errors(device):
+    compare(lambda T, a: T.cdist(a, a), X1[0], device=device)
+    compare(lambda T, a, b: T.cdist(a, b), X1[0, :0], X2[0], device=device)
+    for fn, match in [
+        (lambda T: T.cdist(T.ones(3, 2), T.ones(4, 3)),
+         "X1 and X2 must have the same number of columns. X1: 2 X2: 3"),
+        (lambda T: T.cdist(T.ones(3), T.ones(3)),
+         "cdist only supports at least 2D tensors, X1 got: 1D"),
+        (lambda T: T.cdist(T.ones(3, 2), T.ones(4, 2), p=-1),
+         "cdist only supports non-negative p values"),
+    ]:
+        with pytest.raises(RuntimeError, match=match):
+            fn(torch)
+        with pytest.raises(RuntimeError, match=match):
+            fn(taimatsu)

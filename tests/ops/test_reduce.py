@@ -540,3 +540,158 @@ def test_sum_to_size_bias_gradient(device):
     assert np.allclose(to_np(t.sum_to_size(3)), x.sum(axis=(0, 1)))
     assert np.allclose(to_np(t.sum_to_size(2, 1)), x.sum(axis=(0, 2))[:, None])
     assert np.allclose(to_np(t.sum_to_size(1, 1, 3)), x.sum(axis=(0, 1), keepdims=True))
+
+
+# ------------------------------------------------------------------ cummax / cummin / logcumsumexp
+TIES = np.array([[1.0, 3.0, 3.0, np.nan, 2.0, np.nan], [2.0, 2.0, -1.0, -1.0, 5.0, 0.5]],
+                np.float32)
+
+
+@needs_torch
+@pytest.mark.parametrize("fn", [
+    lambda T, x, d: T.cummax(x, d), lambda T, x, d: x.cummin(d),
+    lambda T, x, d: T.logcumsumexp(x, d), lambda T, x, d: x.logcumsumexp(dim=d),
+], ids=["cummax", "cummin", "logcumsumexp", "logcumsumexp_method"])
+@pytest.mark.parametrize("shape,dim", [((3, 4, 5), 1), ((3, 4, 5), -1), ((3, 4, 5), 0),
+                                       ((), 0), ((2, 0), 1), ((6,), -1)], ids=str)
+def test_scans_match_pytorch(device, fn, shape, dim):
+    x = distinct(*shape)
+    compare(lambda T, t: fn(T, t, dim), x, device=device)
+    if len(shape) == 3:
+        compare(lambda T, t: fn(T, t, dim), x, device=device, non_contiguous=True)
+    if x.size:
+        gradcheck(lambda t: fn(taimatsu, t, dim), x.astype(np.float64), device=device)
+
+
+@needs_torch
+def test_cummax_cummin_ties_nan_and_integers(device):
+    for fn in (lambda T, x: T.cummax(x, 1), lambda T, x: T.cummin(x, 1)):
+        compare(fn, TIES, device=device)
+        compare(fn, np.array([[3, 1, 3, 5, 5], [0, 0, -2, 7, -2]]), device=device)
+        compare(fn, np.array([[True, False, True]]), device=device)
+
+
+@needs_torch
+def test_logcumsumexp_extreme_values(device):
+    x = np.array([-1000.0, 0.0, -np.inf, 50.0, np.inf, 3.0], np.float32)
+    compare(lambda T, t: T.logcumsumexp(t, 0), x, device=device, grad=False)
+    compare(lambda T, t: T.logcumsumexp(t, 0), np.array([-1000.0, 0.0, 80.0, -5.0], np.float32),
+            device=device)
+    with pytest.raises(NotImplementedError, match="\"logcumsumexp_out_cpu\" not implemented "
+                       "for 'Long'"):
+        taimatsu.logcumsumexp(taimatsu.tensor([1, 2]), 0)
+
+
+def test_return_type_names(device):
+    x = taimatsu.tensor([1.0, 2.0], device=device)
+    assert type(taimatsu.cummax(x, 0)).__qualname__ == "return_types.cummax"
+    assert taimatsu.cummin(x, 0).indices.dtype == taimatsu.int64
+    assert taimatsu.mode(x).values.item() == 1.0
+
+
+# ------------------------------------------------------------------ mode
+@needs_torch
+@pytest.mark.parametrize("dim,keepdim", [(1, False), (0, True), (-1, True)])
+def test_mode_matches_pytorch(device, dim, keepdim):
+    x = np.array([[3, 1, 3, 1, 2], [5, 5, 4, 4, 4], [7, 7, 7, 7, 7]], np.float32)
+    compare(lambda T, t: T.mode(t, dim, keepdim), x, device=device)
+    compare(lambda T, t: t.mode(dim, keepdim), x, device=device, non_contiguous=True)
+    compare(lambda T, t: T.mode(t, dim, keepdim), x.astype(np.int64), device=device)
+    # (with all values distinct the mode is the smallest, which a small perturbation keeps)
+    gradcheck(lambda t: taimatsu.mode(t, dim, keepdim)[0], distinct(3, 5).astype(np.float64),
+              device=device)
+
+
+@needs_torch
+def test_mode_edge_cases(device):
+    compare(lambda T, t: T.mode(t), np.array([2.0, np.nan, np.nan, 1.0], np.float32),
+            device=device)
+    compare(lambda T, t: T.mode(t, 0), np.array(3.0, np.float32), device=device)
+    compare(lambda T, t: T.mode(t, 1), np.zeros((0, 2), np.float32), device=device)
+    with pytest.raises(IndexError, match=r"mode\(\): Expected reduction dim 1 to have non-zero "
+                       "size"):
+        taimatsu.mode(taimatsu.zeros(2, 0, device=device), 1)
+
+
+# ------------------------------------------------------------------ scatter_reduce
+SR_INDEX = np.array([[0, 1, 0, 2, 1], [2, 2, 2, 0, 0]])
+SR_INPUT = np.random.default_rng(7).standard_normal((3, 5))
+SR_SRC = np.random.default_rng(8).standard_normal((2, 5))
+REDUCTIONS = ["sum", "prod", "mean", "amax", "amin"]
+
+
+@needs_torch
+@pytest.mark.parametrize("reduce", REDUCTIONS)
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_matches_pytorch(device, reduce, include_self):
+    def fn(dim, index):
+        return lambda T, x, s: T.scatter_reduce(x, dim, T.tensor(index), s, reduce,
+                                                include_self=include_self)
+
+    compare(fn(1, SR_INDEX), SR_INPUT, SR_SRC, device=device, atol=1e-8)
+    compare(fn(0, SR_INDEX % 3), SR_INPUT.astype(np.float32), SR_SRC.astype(np.float32),
+            device=device)
+    # (an index smaller than src: PyTorch's backward fails on the shapes; ours is gradchecked)
+    compare(fn(1, SR_INDEX[:1, :3]), SR_INPUT, SR_SRC, device=device, non_contiguous=True,
+            atol=1e-8, grad=False)
+    compare(lambda T, x, s: x.scatter_reduce(0, T.tensor([1, 1, 0]), s, reduce,
+                                             include_self=include_self),
+            SR_INPUT[0, :2].copy(), SR_SRC[0, :3].copy(), device=device, atol=1e-8)
+    compare(fn(1, SR_INDEX), (SR_INPUT * 3).astype(np.int64), (SR_SRC * 3).astype(np.int64),
+            device=device)
+    gradcheck(lambda x, s: taimatsu.scatter_reduce(x, 1, taimatsu.tensor(SR_INDEX), s, reduce,
+                                                   include_self=include_self),
+              SR_INPUT, SR_SRC, device=device)
+    gradcheck(lambda x, s: x.scatter_reduce(1, taimatsu.tensor(SR_INDEX[:1, :3]), s, reduce,
+                                            include_self=include_self),
+              SR_INPUT, SR_SRC, device=device)
+
+
+@needs_torch
+@pytest.mark.parametrize("reduce", REDUCTIONS)
+def test_scatter_reduce_ties_and_zeros(device, reduce):
+    x = np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 3.0]])
+    s = np.array([[2.0, 0.0, 2.0, 1.0], [3.0, 3.0, 0.0, 0.0]])
+    index = np.array([[0, 0, 2, 1], [1, 2, 1, 0]])
+    for include_self in (True, False):
+        compare(lambda T, a, b, inc=include_self: T.scatter_reduce(
+            a, 1, T.tensor(index), b, reduce, include_self=inc), x, s, device=device)
+
+
+@needs_torch
+def test_scatter_reduce_inplace(device):
+    def fn(T, x, s):
+        y = x * 1
+        y.scatter_reduce_(1, T.tensor(SR_INDEX), s, "amax", include_self=False)
+        return y
+
+    compare(fn, SR_INPUT, SR_SRC, device=device)
+    compare(lambda T, x, s: T.scatter_reduce(x, 1, T.tensor(SR_INDEX), s, "max"), SR_INPUT,
+            SR_SRC, device=device, grad=False)  # (an alias PyTorch accepts, forward only)
+    x = taimatsu.tensor(SR_INPUT, device=device)
+    assert x.scatter_reduce_(1, taimatsu.tensor(SR_INDEX), taimatsu.tensor(SR_SRC),
+                             "sum") is x
+
+
+@needs_torch
+@pytest.mark.parametrize("fn,exc,match", [
+    (lambda T, x: T.scatter_reduce(x, 0, T.tensor([0]), x, "foo"), RuntimeError,
+     "reduce argument must be either sum, prod, mean, amax or amin, got foo"),
+    (lambda T, x: T.scatter_reduce(x, 0, T.tensor([0]), x.double(), "sum"), RuntimeError,
+     "Expected self.dtype to be equal to src.dtype"),
+    (lambda T, x: T.scatter_reduce(x, 0, T.tensor([0.0]), x, "sum"), RuntimeError,
+     "Expected dtype int32/int64 for index"),
+    (lambda T, x: T.scatter_reduce(x, 0, T.tensor([5]), x, "sum"), RuntimeError,
+     "index 5 is out of bounds for dimension 0 with size 3"),
+    (lambda T, x: x.scatter_reduce_(0, T.tensor([5]), x * 2, "amin"), RuntimeError,
+     "index 5 is out of bounds for dimension 0 with size 3"),
+], ids=["reduce", "dtype", "index_dtype", "range", "inplace_range"])
+def test_scatter_reduce_errors(fn, exc, match):
+    import torch
+
+    with pytest.raises(exc, match=match):
+        fn(torch, torch.ones(3))
+    x = taimatsu.ones(3)
+    with pytest.raises(exc, match=match):
+        fn(taimatsu, x)
+    assert x.tolist() == [1.0, 1.0, 1.0] and x._version_counter == 0

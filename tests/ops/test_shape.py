@@ -802,3 +802,164 @@ def test_property_cat_split(shape, data):
     size = data.draw(st.integers(1, 3))
     compare(lambda T, x, y: T.cat([x, y], dim).split(size, dim), _data(shape),
             _data(tuple(other), seed=1))
+
+
+# ------------------------------------------------------------------ index grids and combinations
+@needs_torch
+@pytest.mark.parametrize("row,col,offset", [(3, 4, 0), (3, 4, 1), (4, 3, -2), (3, 3, 5),
+                                            (3, 3, -5), (0, 3, 0), (1, 1, 0)])
+def test_tri_indices_match_pytorch(device, row, col, offset):
+    for name in ("triu_indices", "tril_indices"):
+        ours = getattr(taimatsu, name)(row, col, offset, device=device)
+        theirs = getattr(torch, name)(row, col, offset)
+        assert ours.dtype == taimatsu.int64
+        np.testing.assert_array_equal(to_np(ours), theirs.numpy())
+    assert taimatsu.triu_indices(3, 3, dtype=taimatsu.int32).dtype == taimatsu.int32
+    with pytest.raises(RuntimeError, match="row must be non-negative, got-1"):
+        taimatsu.tril_indices(-1, 3)
+
+
+V2 = rand(2, seed=31)
+V3 = rand(3, seed=32)
+
+
+@needs_torch
+@pytest.mark.parametrize("fn", [
+    lambda T, a, b: T.meshgrid(a, b, indexing="ij"), lambda T, a, b: T.meshgrid(a, b, a,
+                                                                               indexing="xy"),
+    lambda T, a, b: T.meshgrid([a, b], indexing="xy"), lambda T, a, b: T.meshgrid(a[0], b,
+                                                                                indexing="ij"),
+    lambda T, a, b: T.cartesian_prod(a, b), lambda T, a, b: T.cartesian_prod(a, b, a),
+    lambda T, a, b: T.cartesian_prod(b), lambda T, a, b: T.block_diag(a, b, a.reshape(1, 2)),
+    lambda T, a, b: T.block_diag(b.reshape(3, 1), a[0], b[:0]), lambda T, a, b: T.block_diag(a),
+    lambda T, a, b: T.diagflat(a), lambda T, a, b: b.diagflat(-1),
+    lambda T, a, b: T.combinations(b), lambda T, a, b: T.combinations(b, 3),
+    lambda T, a, b: T.combinations(b, 2, with_replacement=True),
+    lambda T, a, b: T.combinations(a, 3), lambda T, a, b: T.combinations(a, 0),
+], ids=["meshgrid_ij", "meshgrid_xy3", "meshgrid_list", "meshgrid_0d", "cartesian_prod",
+        "cartesian_prod3", "cartesian_prod1", "block_diag", "block_diag_mixed",
+        "block_diag_one", "diagflat", "diagflat_offset", "combinations", "combinations3",
+        "combinations_replacement", "combinations_too_long", "combinations_0"])
+def test_grids_match_pytorch(device, fn):
+    compare(fn, V2, V3, device=device)
+    gradcheck(lambda a, b: fn(taimatsu, a, b), V2, V3, device=device)
+
+
+@needs_torch
+def test_grid_dtypes_and_2d_inputs(device):
+    m = rand(2, 3, seed=33)
+    compare(lambda T, x: (T.diagflat(x, 1), T.block_diag(x, x.t())), m, device=device,
+            non_contiguous=True)
+    compare(lambda T: T.block_diag(T.ones(1, 2, dtype=T.int64), T.ones(1)), device=device)
+    compare(lambda T: T.block_diag(), device=device)
+    compare(lambda T: T.combinations(T.tensor([1, 2, 3]), 2), device=device)
+    compare(lambda T: T.cartesian_prod(T.tensor([1, 2]), T.tensor([3, 4, 5])), device=device)
+
+
+@needs_torch
+@pytest.mark.parametrize("fn,match", [
+    (lambda T: T.meshgrid(T.ones(2, 2), indexing="ij"),
+     "torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got"),
+    (lambda T: T.meshgrid(T.ones(2), T.ones(2, dtype=T.int64), indexing="ij"),
+     "meshgrid expects all tensors to have the same dtype"),
+    (lambda T: T.meshgrid(T.ones(2), indexing="foo"),
+     "torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: foo"),
+    (lambda T: T.combinations(T.ones(2, 2)), r"Expect a 1D vector, but got shape \[2, 2\]"),
+    (lambda T: T.combinations(T.ones(2), -1), "Expect a non-negative number, but got -1"),
+    (lambda T: T.block_diag(T.ones(1, 1, 1)),
+     "torch.block_diag: Input tensors must have 2 or fewer dimensions. Input 0 has 3 dimensions"),
+], ids=["meshgrid_2d", "meshgrid_dtypes", "meshgrid_indexing", "combinations_2d",
+        "combinations_r", "block_diag_3d"])
+def test_grid_errors_match_pytorch(fn, match):
+    with pytest.raises(RuntimeError, match=match):
+        fn(torch)
+    with pytest.raises(RuntimeError, match=match):
+        fn(taimatsu)
+
+
+def test_meshgrid_warns_without_indexing(device):
+    a = taimatsu.ones(2, device=device)
+    with pytest.warns(UserWarning, match="it will be required to pass the indexing argument"):
+        x, y = taimatsu.meshgrid(a, taimatsu.ones(3, device=device))
+    assert x.shape == (2, 3) and y.shape == (2, 3)
+
+
+# ------------------------------------------------------------------ as_strided
+@needs_torch
+@pytest.mark.parametrize("fn", [
+    lambda T, x: x.as_strided((3, 3), (1, 2)), lambda T, x: T.as_strided(x, (2, 2), (1, 1), 3),
+    lambda T, x: x.t().as_strided((2, 3), (2, 1)), lambda T, x: x[1:].as_strided((2, 3), (1, 1)),
+    lambda T, x: x.as_strided((4, 0), (1, 1)), lambda T, x: x.as_strided((), ()),
+    lambda T, x: x.as_strided((2, 3), (0, 1)),
+], ids=["overlapping", "offset", "transposed", "view_offset", "empty", "0d", "stride0"])
+def test_as_strided_matches_pytorch(device, fn):
+    x = rand(3, 4, seed=34)
+    compare(fn, x, device=device)
+    gradcheck(lambda t: fn(taimatsu, t), x, device=device)
+
+
+@needs_torch
+def test_as_strided_outside_the_input_view(device):
+    # Reads storage before the view x[1:] starts: values as PyTorch's; no gradcheck, since the
+    # leaf elements read there are not reachable from the view in the graph (in PyTorch too).
+    compare(lambda T, x: x[1:].as_strided((2,), (3,), 0), rand(3, 4, seed=34), device=device)
+
+
+def test_as_strided_is_a_view(device):
+    x = taimatsu.arange(6.0, device=device)
+    v = x.as_strided((2, 2), (1, 2))
+    x.add_(1)
+    assert v.tolist() == [[1.0, 3.0], [2.0, 4.0]] and v._base is x
+
+
+@needs_torch
+@pytest.mark.parametrize("fn,match", [
+    (lambda T: T.arange(6.0).as_strided((3, 3), (1, 2)),
+     (r"setStorage: sizes \[3, 3\], strides \[1, 2\], storage offset 0, and itemsize 4 "
+      r"requiring a storage size of 28 are out of bounds for storage of size 24")),
+    (lambda T: T.arange(6.0).as_strided((2, 2), (1, 1), 5),
+     r"storage offset 5, and itemsize 4 requiring a storage size of 32"),
+    (lambda T: T.arange(6.0).as_strided((2,), (-1,)),
+     r"as_strided: Negative strides are not supported at the moment, got strides: \[-1\]"),
+], ids=["bounds", "offset_bounds", "negative"])
+def test_as_strided_errors_match_pytorch(fn, match):
+    with pytest.raises(RuntimeError, match=match):
+        fn(torch)
+    with pytest.raises(RuntimeError, match=match):
+        fn(taimatsu)
+
+
+@pytest.mark.parametrize("shape, src, dst", [
+    ((2, 4), "float32", "int32"), ((2, 4), "float32", "int16"), ((2, 4), "int16", "float32"),
+    ((3,), "int64", "float64"), ((), "float32", "int32"), ((2, 8), "uint8", "float64"),
+])
+def test_view_dtype_reinterprets_bits_like_pytorch(shape, src, dst):
+    import torch
+    a = np.arange(1, 1 + int(np.prod(shape)), dtype=src).reshape(shape)
+    ours = taimatsu.tensor(a).view(getattr(taimatsu, dst))
+    theirs = torch.tensor(a).view(getattr(torch, dst))
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert tuple(ours.shape) == tuple(theirs.shape) and not ours.requires_grad
+
+
+def test_view_dtype_shares_memory_and_version():
+    x = taimatsu.zeros(2)
+    y = x.view(taimatsu.int32)
+    y.add_(1)
+    assert x._version_counter == 1 and x[0].item() != 0.0
+
+
+@pytest.mark.parametrize("build, match", [
+    (lambda T: T.ones(4, 2).t().view(T.int16),
+     "self.stride\\(-1\\) must be 1 to view Float as Short"),
+    (lambda T: T.ones(3, dtype=T.int16).view(T.float32), "must be divisible by 2 to view Short"),
+    (lambda T: T.ones((), dtype=T.int16).view(T.float32), "self.dim\\(\\) cannot be 0"),
+])
+def test_view_dtype_errors(build, match):
+    with pytest.raises(RuntimeError, match=match):
+        build(taimatsu)
+
+
+def test_T_of_more_than_two_dims_warns():
+    with pytest.warns(UserWarning, match="The use of `x.T` on tensors of dimension other than 2"):
+        assert taimatsu.ones(2, 3, 4).T.shape == (4, 3, 2)

@@ -2,16 +2,25 @@
 composition (regression and class-index losses)."""
 from __future__ import annotations
 
+import math
 import warnings
 
-from ..._tensor_base import make
-from ...autograd.function import Function
-from ...dtypes import int64, legacy_name, uint8
+from ..._tensor_base import TensorBase, make
+from ...autograd import grad_mode
+from ...autograd.function import Function, _DelayedError
+from ...dtypes import int64, legacy_name, promote_types, uint8
 from ...ops import elementwise as _ew
 from ...ops import reduce as _red
-from .activation import log_softmax, logsigmoid
+from ...ops._util import wrap_dim
+from .activation import Softplus, log_softmax, logsigmoid
+from .distance import ClampMinValue, pairwise_distance
 
-__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss", "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss"]
+__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss",
+           "cross_entropy", "ctc_loss", "gaussian_nll_loss", "hinge_embedding_loss", "huber_loss",
+           "kl_div", "l1_loss", "margin_ranking_loss", "mse_loss", "multi_margin_loss",
+           "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss",
+           "poisson_nll_loss", "smooth_l1_loss", "soft_margin_loss", "triplet_margin_loss",
+           "triplet_margin_with_distance_loss"]
 
 
 def _legacy_reduction(size_average, reduce) -> str:
@@ -101,7 +110,10 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     _check_loss_weight(weight, input)
-    d = input - target
+    dt = promote_types(input.dtype, target.dtype)
+    if not dt.is_floating_point:
+        raise NotImplementedError(f'"mse_cpu" not implemented for \'{legacy_name(dt.np)}\'')
+    d = input.to(dt) - target.to(dt)  # (a bool target is 0/1: PyTorch's kernel casts it)
     loss = d * d
     if weight is not None:
         loss = loss * weight
@@ -291,7 +303,7 @@ def _class_targets(input, target, weight, ignore_index: int):
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
         if nd == 1 and tshape:  # one unbatched sample may carry its target as shape (1,)
             if tshape[0] != 1:
-                raise RuntimeError(f"For 1D input, 1D target must have size 1, but got target "
+                raise ValueError(f"For 1D input, 1D target must have size 1, but got target "
                                     f"size: {tshape[0]}")
             target = target.reshape(())
     elif nd == 4 and tshape[1:] != ishape[2:]:
@@ -352,6 +364,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
                                     label_smoothing, class_dim)
     if label_smoothing > 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    wrap_dim(class_dim, input.dim())  # (PyTorch's log_softmax refuses a 0-d input first)
     index, coef, norm = _class_targets(input, target, weight, ignore_index)
     if (weight is None and norm is None and label_smoothing <= 0 and input._data.size
             and input._data.dtype.kind == "f"):
@@ -460,3 +473,453 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------- distribution losses
+def _check_reduction_name(reduction: str) -> None:
+    """The check of the losses PyTorch writes in Python, with their own message."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{reduction} is not valid")
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False):
+    """Kullback-Leibler divergence ``target * (log(target) - input)`` of log-probabilities
+    ``input``; ``log_target`` takes ``target`` as log-probabilities too.
+
+    ``reduction='batchmean'`` divides the sum by the batch size (the KL divergence);
+    ``'mean'`` divides by the number of elements and warns, as PyTorch does.
+    """
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", stacklevel=2)
+    elif reduction != "batchmean":
+        _reduction(None, None, reduction)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        # xlogy(t, t): 0 where t == 0 (log of 1 there keeps the gradient finite).
+        loss = target * _ew.where(target == 0, 1.0, target).log() - target * input
+    if reduction != "batchmean":
+        return _reduce(loss, reduction)
+    total = loss.sum()
+    return total / input.shape[0] if input.dim() else total
+
+
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
+                     size_average=None, eps: float = 1e-8, reduce=None, reduction: str = "mean"):
+    """Poisson negative log likelihood: ``exp(input) - target * input`` (``log_input``), else
+    ``input - target * log(input + eps)``; ``full`` adds Stirling's term where ``target > 1``."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        # Stirling's approximation of log(target!), evaluated at a safe value where masked out.
+        safe = _ew.where(target > 1, target, 1.0)
+        stirling = safe * safe.log() - safe + (safe * (2 * math.pi)).log() * 0.5
+        loss = loss + _ew.where(target > 1, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean"):
+    """Gaussian negative log likelihood ``0.5 * (log(var) + (input - target)**2 / var)``.
+
+    ``var`` is a number, input-shaped, or input-shaped with one dimension of size 1 (or the last
+    one missing), and is clamped below at ``eps`` for stability (the gradient passes unclamped,
+    as in PyTorch); ``full`` adds ``0.5 * log(2 * pi)``.
+    """
+    if not isinstance(var, TensorBase):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = input.new_full(input.shape, float(var))
+    elif bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    ishape, vshape = tuple(input.shape), tuple(var.shape)
+    if vshape != ishape:
+        if ishape[:-1] == vshape:  # one variance per sample: a homoscedastic last dim
+            var = var.unsqueeze(-1)
+        elif not (len(ishape) == len(vshape)
+                  and sum(v for i, v in zip(ishape, vshape) if i != v) == 1):
+            raise ValueError("var is of incorrect size")
+    _check_reduction_name(reduction)
+    var = ClampMinValue.apply(var, eps)
+    d = input - target
+    loss = (var.log() + d * d / var) * 0.5
+    if full:
+        loss = loss + _HALF_LOG_2PI
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------- margin losses
+def margin_ranking_loss(input1, input2, target, margin: float = 0, size_average=None,
+                        reduce=None, reduction: str = "mean"):
+    """``max(0, -target * (input1 - input2) + margin)``, targets in {1, -1}."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if input1.dim() != input2.dim() or input1.dim() != target.dim():
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
+                           f"but got sizes: input1: {input1.size()}, input2: {input2.size()}, "
+                           f"target: {target.size()} ")
+    return _reduce((-target * (input1 - input2) + margin).clamp(min=0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, reduce=None,
+                         reduction: str = "mean"):
+    """``input`` where ``target`` is 1, ``max(0, margin - input)`` where it is -1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    beyond = _ew.where(target != 1, (margin - input).clamp(min=0), 0.0)
+    return _reduce(beyond + _ew.where(target != -1, input, 0.0), reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
+    """Logistic loss ``log(1 + exp(-target * input))``, targets in {1, -1}."""
+    reduction = _reduction(size_average, reduce, reduction)
+    # softplus, not log1p(exp(z)): finite where exp would overflow.
+    return _reduce(Softplus.apply(-input * target, 1.0, 20.0), reduction)
+
+
+_COSINE_EPS = 1e-12  # PyTorch's constant inside cosine_embedding_loss's norms
+
+
+def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_average=None,
+                          reduce=None, reduction: str = "mean"):
+    """``1 - cos(x1, x2)`` where ``target`` is 1, ``max(0, cos(x1, x2) - margin)`` where -1."""
+    reduction = _reduction(size_average, reduce, reduction)
+    tdim = target.dim()
+    if tdim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input1.dim() != tdim + 1 or input2.dim() != tdim + 1:
+        raise RuntimeError(f"{tdim}D target tensor expects {tdim + 1}D input tensors, but found "
+                           f"inputs with sizes {list(input1.shape)} and {list(input2.shape)}.")
+    dot = (input1 * input2).sum(tdim)
+    sq1 = (input1 * input1).sum(tdim) + _COSINE_EPS
+    sq2 = (input2 * input2).sum(tdim) + _COSINE_EPS
+    cos = dot / (sq1 * sq2).sqrt()
+    loss = (_ew.where(target == 1, 1 - cos, 0.0)
+            + _ew.where(target == -1, (cos - margin).clamp(min=0), 0.0))
+    return _reduce(loss, reduction)
+
+
+def _check_long(target) -> None:
+    if target.dtype is not int64:
+        raise RuntimeError(f"expected scalar type Long but found "
+                           f"{legacy_name(target._data.dtype)}")
+
+
+def _frames(input) -> tuple:
+    """``(nframe, dim)`` of a margin loss's input: a vector or a matrix (empty batch allowed)."""
+    nd = input.dim()
+    if not (nd == 0 or (nd == 1 and input.shape[0]) or (nd == 2 and input.shape[1])):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, "
+                           f"but got: {list(input.shape)}")
+    return (input.shape[0] if nd == 2 else 1), (input.shape[-1] if nd else 1)
+
+
+def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None,
+                      size_average=None, reduce=None, reduction: str = "mean"):
+    """Multi-class hinge loss: ``sum_{i != y} max(0, margin - x[y] + x[i]) ** p / C`` per
+    sample, each term scaled by ``weight[y]``; ``p`` is 1 or 2."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.dim() != 1:
+        raise ValueError("weight must be one-dimensional")
+    nframe, dim = _frames(input)
+    if target.dim() > 1 or target.numel() != nframe:
+        raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to "
+                           f"the number of input samples (batch size). Expected target size "
+                           f"[{nframe}], but got {list(target.shape)}. Input has shape "
+                           f"{list(input.shape)}.")
+    if weight is not None and weight.numel() != dim:
+        raise RuntimeError(f"inconsistent weight size, expected {dim} but got "
+                           f"{list(weight.shape)}")
+    _check_long(target)
+    xp, t = input.xp, target._data.reshape(nframe)
+    if bool(((t < 0) | (t >= dim)).any()):
+        raise RuntimeError("target out of range")
+    x = input.reshape(nframe, dim)
+    index = make(t.reshape(nframe, 1), input.device)
+    z = (x - x.gather(1, index) + margin).relu()  # relu: no gradient at z == 0, as in PyTorch
+    h = z if p == 1 else z * z
+    if weight is not None:
+        h = h * weight.index_select(0, index.reshape(-1)).unsqueeze(1)
+    others = make(xp.arange(dim) != t.reshape(nframe, 1), input.device)
+    loss = _ew.where(others, h, 0.0).sum(1) / dim
+    return _reduce(loss if input.dim() == 2 else loss.reshape(target.shape), reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None,
+                           reduction: str = "mean"):
+    """Multi-label hinge loss: for each target class ``j`` (the leading non-negative entries of
+    ``target``) and each non-target ``i``, ``max(0, 1 - (x[j] - x[i]))``, summed over ``C``."""
+    reduction = _reduction(size_average, reduce, reduction)
+    nframe, dim = _frames(input)
+    bad_shape = (target.dim() != 2 or tuple(target.shape) != (nframe, dim)) if input.dim() == 2 \
+        else (target.dim() > 1 or target.numel() != dim)
+    if bad_shape:
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: "
+                           f"{list(input.shape)}")
+    _check_long(target)
+    xp, dev = input.xp, input.device
+    t = target._data.reshape(nframe, dim)
+    if bool(((t < -1) | (t >= dim)).any()):
+        raise RuntimeError("argument #2 'target' is out of range")
+    # The targets of a row are its entries before the first -1; only the first k columns can
+    # hold any, so the pairwise terms are (nframe, k, dim), not (nframe, dim, dim).
+    valid = xp.cumprod(t >= 0, axis=1).astype(bool)
+    k = int(valid.sum(1).max()) if nframe else 0
+    valid, safe = valid[:, :k], xp.where(valid, t, 0)[:, :k]
+    is_target = xp.zeros((nframe, dim), dtype=bool)
+    rows = xp.broadcast_to(xp.arange(nframe)[:, None], safe.shape)
+    is_target[rows[valid], safe[valid]] = True
+    x = input.reshape(nframe, dim)
+    xt = x.gather(1, make(safe, dev))
+    z = (1 - xt.unsqueeze(2) + x.unsqueeze(1)).relu()
+    pairs = make(valid[:, :, None] & ~is_target[:, None, :], dev)
+    loss = _ew.where(pairs, z, 0.0).sum((1, 2)) / dim
+    return _reduce(loss if input.dim() == 2 else loss.reshape(()), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction: str = "mean"):
+    """Per-class logistic loss against 0/1 targets, averaged over the classes (last dim);
+    ``weight`` broadcasts against the input."""
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    class_dim = input.dim() - 1
+    loss = loss.sum(class_dim) / input.shape[class_dim]
+    _check_reduction_name(reduction)
+    return _reduce(loss, reduction)
+
+
+def _triplet(anchor, positive, negative, distance, margin, swap, reduction):
+    """The triplet loss ``max(0, margin + d(a, p) - d(a, n))`` after PyTorch's checks."""
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    a, p, n = anchor.dim(), positive.dim(), negative.dim()
+    if not a == p == n:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the "
+                           f"same number of dimensions, but got: anchor {a}D, positive {p}D, and "
+                           f"negative {n}D inputs")
+    d_pos = distance(anchor, positive)
+    d_neg = distance(anchor, negative)
+    if swap:
+        d_neg = _ew.minimum(d_neg, distance(positive, negative))
+    return _reduce((d_pos - d_neg + margin).clamp(min=0), reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
+                        reduction: str = "mean"):
+    """``max(0, margin + d(a, p) - d(a, n))`` with ``d`` the ``p``-norm pairwise distance;
+    ``swap`` uses ``min(d(a, n), d(p, n))`` as the negative distance."""
+    reduction = _reduction(size_average, reduce, reduction)
+    return _triplet(anchor, positive, negative,
+                    lambda x1, x2: pairwise_distance(x1, x2, p, eps), margin, swap, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin: float = 1.0, swap: bool = False,
+                                      reduction: str = "mean"):
+    """:func:`triplet_margin_loss` with any ``distance_function(x1, x2)`` (default
+    :func:`pairwise_distance`)."""
+    reduction = _reduction(None, None, reduction)
+    return _triplet(anchor, positive, negative, distance_function or pairwise_distance, margin,
+                    swap, reduction)
+
+
+# ---------------------------------------------------------------- CTC
+def _ctc_lengths(name: str, lengths, batch: int, xp):
+    """``input_lengths`` / ``target_lengths`` (a tensor or a sequence of ints) as an int64 array
+    of one value per sample."""
+    if isinstance(lengths, TensorBase):
+        if lengths._data.dtype.kind not in "iu":
+            raise RuntimeError(f"{name} must be integral")
+        arr = lengths._data.astype(xp.int64).reshape(-1)
+    else:
+        arr = xp.asarray(lengths, dtype=xp.int64).reshape(-1)
+    if arr.shape[0] != batch:
+        raise RuntimeError(f"{name} must be of size batch_size")
+    if arr.size and int(arr.min()) < 0:
+        raise RuntimeError(f"Expected {name} to have value at least 0, but got value "
+                           f"{int(arr.min())} (while checking arguments for "
+                           "ctc_loss_allocate_outputs)")
+    return arr
+
+
+def _ctc_extended(xp, targets, target_lengths, batch: int, blank: int, concatenated: bool):
+    """The blank-interleaved label sequences ``(N, 2 S + 1)``: blank, l1, blank, l2, ..., blank
+    (padded with blanks), from padded ``(N, S)`` or ``concatenated`` 1-d targets."""
+    t = targets._data.astype(xp.int64)
+    max_len = int(target_lengths.max()) if batch else 0
+    where = "for argument #2 'targets' (while checking arguments for ctc_loss_allocate_outputs)"
+    if concatenated:
+        total = int(target_lengths.sum())
+        if t.shape[0] != total:
+            raise RuntimeError(f"Expected tensor to have size {total} at dimension 0, but got "
+                               f"size {t.shape[0]} {where}")
+        # Row n of the padded layout reads the concatenation from offset[n] onwards.
+        offsets = xp.cumsum(target_lengths) - target_lengths
+        cols = xp.arange(max_len)
+        padded = t[xp.minimum(offsets[:, None] + cols, max(total - 1, 0))] if total else \
+            xp.zeros((batch, max_len), xp.int64)
+    else:
+        padded = t.reshape(batch, -1)
+        if padded.shape[1] < max_len:
+            raise RuntimeError(f"Expected tensor to have size at least {max_len} at dimension 1, "
+                               f"but got size {padded.shape[1]} {where}")
+        padded = padded[:, :max_len]
+    in_target = xp.arange(max_len) < target_lengths[:, None]
+    ext = xp.full((batch, 2 * max_len + 1), blank, dtype=xp.int64)
+    ext[:, 1::2] = xp.where(in_target, padded, blank)
+    return ext
+
+
+class CtcLoss(Function):
+    """Per-sample CTC negative log likelihood ``-log p(target | log_probs)``.
+
+    NOTE: a primitive because the loss is a dynamic programme over time: the forward (alpha)
+    and backward (beta) recursions run on arrays, vectorised over the batch and the label
+    positions, with one loop over time. The gradient is PyTorch's, ``exp(log_probs) - posterior
+    occupation`` (the gradient with respect to the logits when ``log_probs`` is a log_softmax;
+    through a log_softmax it equals the exact one), and, as in PyTorch, it is not itself
+    differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx, log_probs, ext, input_lengths, target_lengths, zero_infinity):
+        xp, lp = log_probs.xp, log_probs._data
+        n_steps, batch, _ = lp.shape
+        width = ext.shape[1]
+        neg_inf = lp.dtype.type(-xp.inf)
+        # lp_ext[t, n, s]: the log-probability of the s-th extended label at time t.
+        lp_ext = xp.take_along_axis(lp, xp.broadcast_to(ext[None], (n_steps,) + ext.shape), 2)
+        # A skip from s - 2 to s is allowed onto a label differing from the one two back.
+        skip = xp.zeros(ext.shape, dtype=bool)
+        skip[:, 2:] = (ext[:, 2:] != ext[:, :-2]) & (xp.arange(2, width) % 2 == 1)
+        # alpha behind two -inf columns: the moves from s - 1 and s - 2 are plain slices, and
+        # each step is four ufunc calls writing in place.
+        padded = xp.full((n_steps, batch, width + 2), neg_inf, dtype=lp.dtype)
+        alpha = padded[:, :, 2:]
+        if n_steps:
+            alpha[0, :, 0] = lp_ext[0, :, 0]
+            if width > 1:
+                alpha[0, :, 1] = xp.where(target_lengths > 0, lp_ext[0, :, 1], neg_inf)
+        skip_penalty = xp.where(skip, 0, neg_inf).astype(lp.dtype)
+        for t in range(1, n_steps):
+            prev, out = padded[t - 1], alpha[t]
+            xp.logaddexp(prev[:, 2:], prev[:, 1:-1], out=out)
+            xp.logaddexp(out, prev[:, :-2] + skip_penalty, out=out)
+            out += lp_ext[t]
+        nll = -_ctc_final(xp, alpha, input_lengths, target_lengths, neg_inf)
+        ctx.save_for_backward(log_probs)
+        ctx.arrays = (ext, lp_ext, skip, alpha, nll, input_lengths, target_lengths)
+        ctx.zero_infinity = zero_infinity
+        if zero_infinity:
+            nll = xp.where(xp.isinf(nll), 0, nll).astype(lp.dtype)
+        return make(nll, log_probs.device)
+
+    @staticmethod
+    def backward(ctx, g):
+        (log_probs,) = ctx.saved_tensors
+        ext, lp_ext, skip, alpha, nll, input_lengths, target_lengths = ctx.arrays
+        xp, lp = log_probs.xp, log_probs._data
+        n_steps, batch, n_classes = lp.shape
+        width = ext.shape[1]
+        neg_inf = lp.dtype.type(-xp.inf)
+        last = xp.arange(n_steps)[:, None] == (input_lengths - 1)[None, :]  # (T, N)
+        ends = xp.arange(width)[None, :] >= (2 * target_lengths)[:, None] - 1
+        ends &= xp.arange(width)[None, :] <= (2 * target_lengths)[:, None]
+        # beta's skip from s + 2 to s mirrors alpha's: allowed where s + 2 may skip back.
+        skip_penalty = xp.full(ext.shape, neg_inf, dtype=lp.dtype)
+        skip_penalty[:, :-2] = xp.where(skip[:, 2:], 0, neg_inf)
+        # beta before two -inf columns and an -inf step after the last (see forward).
+        padded = xp.full((n_steps + 1, batch, width + 2), neg_inf, dtype=lp.dtype)
+        beta = padded[:n_steps, :, :width]
+        start = xp.where(ends, lp_ext, neg_inf)  # beta at each sample's last step
+        for t in range(n_steps - 1, -1, -1):
+            nxt, out = padded[t + 1], beta[t]
+            xp.logaddexp(nxt[:, :width], nxt[:, 1:-1], out=out)
+            xp.logaddexp(out, nxt[:, 2:] + skip_penalty, out=out)
+            out += lp_ext[t]
+            xp.copyto(out, start[t], where=last[t][:, None])
+        # Posterior occupation of each extended label (summed into its class below); an
+        # impossible target (nll = inf) gives inf - inf = nan here, as in PyTorch.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            occupancy = xp.exp(alpha + beta - lp_ext + nll[None, :, None])
+        occupancy = xp.nan_to_num(occupancy, nan=0.0) if ctx.zero_infinity else occupancy
+        onehot = (ext[:, :, None] == xp.arange(n_classes)).astype(lp.dtype)  # (N, 2S+1, C)
+        gamma = xp.matmul(occupancy.transpose(1, 0, 2), onehot).transpose(1, 0, 2)
+        grad = xp.exp(lp) - gamma
+        active = xp.arange(n_steps)[:, None] < input_lengths[None, :]
+        if ctx.zero_infinity:
+            active &= ~xp.isinf(nll)[None, :]
+        grad = xp.where(active[:, :, None], grad * g._data[None, :, None], 0)
+        grad = make(grad.astype(lp.dtype, copy=False), log_probs.device)
+        if grad_mode.state.enabled:  # create_graph: differentiating this gradient must raise
+            grad = _DelayedError.apply(grad, log_probs)
+        return grad, None, None, None, None
+
+
+def _ctc_final(xp, alpha, input_lengths, target_lengths, neg_inf):
+    """``log p``: the log-sum of alpha at the last two positions at each sample's last step."""
+    batch = alpha.shape[1]
+    # No input steps: only the empty target is possible (log p = 0).
+    empty = xp.where(target_lengths > 0, neg_inf, 0).astype(alpha.dtype)
+    if not alpha.shape[0]:
+        return empty
+    rows = xp.arange(batch)
+    at_end = alpha[xp.maximum(input_lengths - 1, 0), rows]  # (N, 2S+1)
+    last = at_end[rows, 2 * target_lengths]
+    before = xp.where(target_lengths > 0, at_end[rows, xp.maximum(2 * target_lengths - 1, 0)],
+                      neg_inf)
+    return xp.where(input_lengths > 0, xp.logaddexp(last, before), empty)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
+             reduction: str = "mean", zero_infinity: bool = False):
+    """Connectionist temporal classification loss of ``log_probs`` (``(T, N, C)``, or ``(T, C)``
+    unbatched) against unaligned ``targets`` (padded ``(N, S)`` or concatenated 1-d).
+
+    ``'mean'`` divides each sample's loss by its target length, then averages over the batch;
+    ``zero_infinity`` replaces infinite losses (impossible alignments) and their gradients
+    with 0.
+    """
+    reduction = _reduction(None, None, reduction)
+    unbatched = log_probs.dim() == 2
+    if log_probs.dim() not in (2, 3):
+        raise RuntimeError(f"Expected 3-dimensional tensor, but got {log_probs.dim()}-dimensional "
+                           "tensor for argument #1 'log_probs' (while checking arguments for "
+                           "ctc_loss_allocate_outputs)")
+    lp = log_probs.unsqueeze(1) if unbatched else log_probs
+    n_steps, batch, n_classes = lp.shape
+    if not 0 <= blank < n_classes:
+        raise RuntimeError("blank must be in label range")
+    xp = lp.xp
+    in_lens = _ctc_lengths("input_lengths", input_lengths, batch, xp)
+    tg_lens = _ctc_lengths("target_lengths", target_lengths, batch, xp)
+    if in_lens.size and int(in_lens.max()) > n_steps:
+        raise RuntimeError(f"Expected input_lengths to have value at most {n_steps}, but got "
+                           f"value {int(in_lens.max())} (while checking arguments for "
+                           "ctc_loss_allocate_outputs)")
+    ext = _ctc_extended(xp, targets, tg_lens, batch, blank, targets.dim() == 1 and not unbatched)
+    nll = CtcLoss.apply(lp, ext, in_lens, tg_lens, zero_infinity)
+    if unbatched:
+        nll = nll.reshape(())
+    if reduction == "mean":
+        lens = make(xp.maximum(tg_lens, 1).astype(lp._data.dtype), lp.device)
+        return (nll / (lens.reshape(()) if unbatched else lens)).mean()
+    return _reduce(nll, reduction)

@@ -1,0 +1,7 @@
+"""``taimatsu.linalg``: the functions of ``torch.linalg`` built so far."""
+from __future__ import annotations
+
+from .ops.linalg import linalg_cross as cross
+from .ops.linalg import matmul
+
+__all__ = ["cross", "matmul"]
