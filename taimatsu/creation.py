@@ -145,7 +145,7 @@ def _check_fits(arr, dt) -> None:
     if npd.kind not in "iu" or arr.size == 0:
         return
     info = np.iinfo(npd)
-    low = info.min if npd.kind == "i" else -int(info.max)
+    low = info.min if npd.kind == "i" or arr.dtype.kind == "f" else -int(info.max)
     if arr.dtype.kind == "f" and np.isnan(arr).any() or arr.min() < low or arr.max() > info.max:
         raise RuntimeError(f"value cannot be converted to type {npd.name} without overflow")
 
@@ -293,7 +293,8 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value)."""
     dt = _dt.scalar_dtype(fill_value) if dtype is None else _dt.to_dtype(dtype)
     dev = _device(device)
-    return _finish(dev.xp.full(_size((size,), "full"), _fill_value(fill_value, dt), dt.np), dev, requires_grad)
+    return _finish(dev.xp.full(_size((size,), "full"), checked_fill_value(fill_value, dt), dt.np),
+                   dev, requires_grad)
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
@@ -417,14 +418,15 @@ def _rng_dtype(dt, kernel):
     return np.float64 if dt.np == np.float64 else np.float32
 
 
-def _fill_value(value, dt):
+def checked_fill_value(value, dt):
     """``value`` checked to fit ``dt`` as PyTorch checks a scalar fill (-1 wraps in uint8)."""
     if isinstance(value, TensorBase) or dt.is_floating_point or dt.np.kind == "b":
         return value
     v = np.asarray(value)
     if v.dtype.kind in "fiu":
         info = np.iinfo(dt.np)
-        low = info.min if dt.np.kind == "i" else -int(info.max)
+        # (C's rule: a negative int wraps into an unsigned type, a negative float does not fit)
+        low = info.min if dt.np.kind == "i" or v.dtype.kind == "f" else -int(info.max)
         if v.dtype.kind == "f" and not np.isfinite(v) or not low <= v <= info.max:
             raise RuntimeError(f"value cannot be converted to type {dt.np.name}_t without "
                                "overflow")
@@ -533,7 +535,7 @@ class CreationMethods:
         if isinstance(value, TensorBase) and value._data.ndim:
             raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value._data.ndim} dimensions.")
-        return apply_inplace(self, Fill.apply, _fill_value(value, self.dtype), fast=_fill_fast)
+        return apply_inplace(self, Fill.apply, checked_fill_value(value, self.dtype), fast=_fill_fast)
 
     def zero_(self):
         return apply_inplace(self, Fill.apply, 0, fast=_fill_fast)  # fill_(0), one call less

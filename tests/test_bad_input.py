@@ -76,6 +76,10 @@ CASES = {
                      "without overflow"),
     "fill overflow": (lambda T: T.zeros(2, dtype=T.uint8).fill_(300), RuntimeError,
                       "without overflow"),
+    "negative float into uint8": (lambda T: T.zeros(0, dtype=T.uint8).fill_(-1.5), RuntimeError,
+                                  "without overflow"),
+    "masked_fill overflow": (lambda T: T.zeros(2, dtype=T.uint8).masked_fill_(
+        T.tensor([True, False]), 256), RuntimeError, "without overflow"),
     "seed too large": (lambda T: T.manual_seed(2 ** 70), ValueError, "Overflow when unpacking"),
     "negative strides": (lambda T: T.from_numpy(np.arange(4)[::-1]), ValueError,
                          "negative strides are not currently supported"),
@@ -140,6 +144,8 @@ def test_refused_as_pytorch_refuses(name):
     lambda T: T.manual_seed(-1),
     lambda T: T.manual_seed(2 ** 64 - 1),
     lambda T: T.zeros(2, dtype=float),  # Python types as dtypes
+    lambda T: T.floor_divide(T.zeros(0, dtype=T.int64), 0),  # nothing is divided
+    lambda T: T.remainder(T.zeros(0, dtype=T.int64), T.tensor(0)),
 ])
 def test_accepted_as_pytorch_accepts(build):
     ours = np.asarray(to_np(build(taimatsu))) if not isinstance(

@@ -293,8 +293,11 @@ class Div(Function):
         return g / y if need[0] else None, -g * x / (y * y) if need[1] else None
 
 
-def _check_divisor(b) -> None:
-    """Integer division by zero is an error in PyTorch (NumPy would give 0 with a warning)."""
+def _check_divisor(a, b) -> None:
+    """Integer division by zero is an error in PyTorch (NumPy would give 0 with a warning),
+    unless the result is empty (nothing is divided)."""
+    if getattr(a, "size", 1) == 0 or getattr(b, "size", 1) == 0:
+        return
     if (b == 0) if not hasattr(b, "dtype") else builtins.bool((b == 0).any()):
         raise RuntimeError("ZeroDivisionError")
 
@@ -306,7 +309,7 @@ def _rounding_div(op, x, y, mode):
     if dt.kind == "b":
         raise _not_implemented(f"div_{mode}", dev, dt)
     if dt.kind in "iu":
-        _check_divisor(b)
+        _check_divisor(a, b)
         out = xp.floor_divide(a, b)
         if mode == "trunc":  # floor and trunc differ when inexact with operands of opposite signs
             out = out + ((xp.remainder(a, b) != 0) & ((a < 0) != (b < 0)))
@@ -417,7 +420,7 @@ class _Modulo(Function):
         if dt.kind == "b":
             raise _not_implemented(ctx.kernel, dev, dt)
         if dt.kind in "iu":
-            _check_divisor(b)
+            _check_divisor(a, b)
         if ctx.needs_input_grad[1]:
             _save(ctx, x, y)
         return make(getattr(dev.xp, ctx.kernel)(a, b), dev)

@@ -25,6 +25,7 @@ from .._tensor_base import TensorBase, make
 from ..autograd.function import Function, apply_inplace, check_inplace_result
 from ..backend import is_array, to_device
 from ..backend import scatter_add as _scatter_add
+from ..creation import checked_fill_value
 from ..dtypes import legacy_name
 from ._util import check_same_device, wrap_dim
 
@@ -622,22 +623,22 @@ def _mask_key(input, mask, op):
     return x, (m,)
 
 
-def _fill_value(value, op):
+def _fill_value(value, op, target):
     if isinstance(value, TensorBase) and value._data.ndim:
         raise RuntimeError(f"{op} only supports a 0-dimensional value tensor, but got tensor "
                            f"with {value._data.ndim} dimension(s).")
-    return value
+    return checked_fill_value(value, target.dtype)
 
 
 def masked_fill(input, mask, value):
     """``input`` with ``value`` (a number or a 0-d tensor) where ``mask`` is True (broadcast)."""
-    value = _fill_value(value, "masked_fill_")
+    value = _fill_value(value, "masked_fill_", input)
     x, key = _mask_key(input, mask, "masked_fill_")
     return _write_at(MaskedFill, x, key, value, False, inplace=False)
 
 
 def _masked_fill_(self, mask, value):
-    value = _fill_value(value, "masked_fill_")
+    value = _fill_value(value, "masked_fill_", self)
     _, key = _mask_key(self, mask, "masked_fill_")
     if key[0].shape != self._data.shape:
         check_inplace_result(self, self._data.dtype, key[0].shape)
@@ -940,7 +941,7 @@ def _index_copy_(self, dim, index, source):
 
 
 def _index_fill_args(input, dim, index, value):
-    value = _fill_value(value, "index_fill_")
+    value = _fill_value(value, "index_fill_", input)
     dim, idx = _vector_index("index_fill_", input, dim, index, RuntimeError,
                              "Index has to be a vector/scalar", (np.int64,),
                              "index_fill_(): Expected dtype int64 for index.", IndexError)
