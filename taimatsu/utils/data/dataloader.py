@@ -287,7 +287,6 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._in_order = loader.in_order
         self._persistent_workers = loader.persistent_workers
         ctx = loader.multiprocessing_context or multiprocessing.get_context()
-        self._worker_queue_idx_cycle = itertools.cycle(range(self._num_workers))
         self._workers_done_event = ctx.Event()
         self._data_queue = ctx.Queue()
         self._index_queues, self._workers = [], []
@@ -311,6 +310,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
 
     def _reset(self, loader: DataLoader, first_iter: bool = False) -> None:
         super()._reset(loader)
+        # Every epoch starts at worker 0: where the last one stopped depends on timing.
+        self._worker_queue_idx_cycle = itertools.cycle(range(self._num_workers))
         self._send_idx = 0  # id of the next task to send
         self._rcvd_idx = 0  # id of the next task to yield
         self._task_info: dict[int, tuple] = {}  # task id -> (worker id,) or (worker id, data)
