@@ -899,7 +899,7 @@ def _softmax_args(name, input, dim, dtype):
     n = a.ndim
     # NOTE: an in-range int dim (the hot case) is wrapped inline; wrap_dim handles the rest.
     dim = dim % n if type(dim) is int and -n <= dim < n else wrap_dim(dim, n)
-    if a.dtype.kind != "f":  # (after the dim check, as in PyTorch)
+    if a.dtype.kind != "f" and a.size:  # (after the dim check; no kernel runs when empty)
         raise NotImplementedError(f'"{name}" not implemented for \'{legacy_name(a.dtype)}\'')
     return input, dim
 

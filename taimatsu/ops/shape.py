@@ -273,10 +273,13 @@ def permute(input, *dims):
             f"length of the desired ordering of dimensions i.e. input.dim() = {n} is not equal to "
             f"len(dims) = {len(dims)}"
         )
-    dims = tuple(wrap_dim(d, n) for d in dims)
-    if len(set(dims)) != n:
-        raise RuntimeError("permute(): duplicate dims are not allowed.")
-    return Permute.apply(input, dims)
+    seen = []
+    for d in dims:  # one by one, as PyTorch: a duplicate is reported before a later bad dim
+        d = wrap_dim(d, n)
+        if d in seen:
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        seen.append(d)
+    return Permute.apply(input, tuple(seen))
 
 
 class Transpose(Function):
@@ -910,10 +913,10 @@ def split(tensor, split_size_or_sections, dim=0):
     size = operator.index(split_size_or_sections)
     if not tensor._data.ndim:
         raise RuntimeError("split expects at least a 1-dimensional tensor")
+    if size < 0:  # (before the dim, as in PyTorch)
+        raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
     dim = _real_dim(dim, tensor._data.ndim)
     n = tensor._data.shape[dim]
-    if size < 0:
-        raise RuntimeError(f"split expects split_size be non-negative, but got split_size={size}")
     if size == 0 and n != 0:
         raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension "
                            f"size of {n}")

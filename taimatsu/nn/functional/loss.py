@@ -12,6 +12,7 @@ from ...dtypes import int64, legacy_name, promote_types, uint8
 from ...ops import elementwise as _ew
 from ...ops import reduce as _red
 from ...ops._util import wrap_dim
+from ...size import broadcast_shapes
 from .activation import Softplus, log_softmax, logsigmoid
 from .distance import ClampMinValue, pairwise_distance
 
@@ -110,6 +111,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
     _warn_size(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     _check_loss_weight(weight, input)
+    broadcast_shapes(input.shape, target.shape)  # (PyTorch's size error comes first)
     dt = promote_types(input.dtype, target.dtype)
     if not dt.is_floating_point:
         raise NotImplementedError(f'"mse_cpu" not implemented for \'{legacy_name(dt.np)}\'')
