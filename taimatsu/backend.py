@@ -237,16 +237,28 @@ def allocating(fn):
 
 
 def partially_overlap(a, b) -> bool:
-    """True when arrays ``a`` and ``b`` share some memory but are not the very same elements
-    (same start, shape and strides)."""
-    if a.shape == b.shape and a.strides == b.strides and _data_pointer(a) == _data_pointer(b):
+    """PyTorch's "partial overlap" of two arrays on one storage: both dense (their elements fill
+    one block of memory), their blocks overlapping, and not the very same elements. Views that
+    are not dense (a column of a matrix) are "too hard" for PyTorch, which lets them pass."""
+    if a.size == 0 or b.size == 0 or not (_dense(a) and _dense(b)):
         return False
-    return bool(_module_of(a).may_share_memory(a, b))
+    pa, pb = _data_pointer(a), _data_pointer(b)
+    if pa == pb and a.shape == b.shape and a.strides == b.strides:
+        return False
+    start_a, start_b = pa + _low_offset(a), pb + _low_offset(b)
+    return start_a < start_b + b.nbytes and start_b < start_a + a.nbytes
+
+
+def _dense(arr) -> bool:
+    span = sum((n - 1) * abs(st) for n, st in zip(arr.shape, arr.strides)) + arr.itemsize
+    return span == arr.nbytes
+
+
+def _low_offset(arr) -> int:
+    """Bytes from the first element to the lowest address (negative strides start high)."""
+    return sum((n - 1) * st for n, st in zip(arr.shape, arr.strides) if st < 0)
 
 
 def _data_pointer(arr) -> int:
     return arr.__array_interface__["data"][0] if isinstance(arr, np.ndarray) else arr.data.ptr
 
-
-def _module_of(arr):
-    return np if isinstance(arr, np.ndarray) else _load_cupy()

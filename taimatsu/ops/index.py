@@ -527,7 +527,7 @@ def _setitem(x, key, value, accumulate=False):
     if not isinstance(value, (TensorBase, bool, int, float, np.number)):
         raise TypeError(f"can't assign a {_type_name(value)} to a "
                         f"torch.{legacy_name(x._data.dtype)}Tensor")
-    value = _value_on(x, value, "index_put_")
+    value = _value_on(x, checked_fill_value(value, x.dtype), "index_put_")
     basic, adv = _parse(x, key)
     if adv is not None and isinstance(value, TensorBase) and value._data.dtype != x._data.dtype:
         # PyTorch fills a single mask with a 0-d value through masked_fill_, which casts.
