@@ -300,6 +300,9 @@ def _class_targets(input, target, weight, ignore_index: int):
         got = tshape[0] if tshape else 1
         raise ValueError(f"Expected input batch_size ({ishape[0]}) to match target batch_size "
                          f"({got}).")
+    if target.dtype is not int64 and target.dtype is not uint8:
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                           f"{legacy_name(target._data.dtype)}")
     if nd <= 2:
         if len(tshape) > 1:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
@@ -316,9 +319,6 @@ def _class_targets(input, target, weight, ignore_index: int):
     if weight is not None and (weight.dim() != 1 or weight.numel() != n_classes):
         raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or "
                            f"no classes but got weight tensor of shape: {list(weight.shape)}")
-    if target.dtype is not int64 and target.dtype is not uint8:
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
-                           f"{legacy_name(target._data.dtype)}")
     xp, dev = input.xp, input.device
     t = target._data.astype(xp.int64, copy=False)
     kept = t != ignore_index
