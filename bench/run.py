@@ -1,6 +1,7 @@
 """taimatsu vs hand-written NumPy vs PyTorch, measured side by side in one process.
 
-    python -m bench.run [--quick] [--threads 1] [--only tutorial,ops,mlp,scaling,chain,import,memory]
+    python -m bench.run [--quick] [--threads 1] [--only tutorial,ops,mlp,scaling,chain,import,memory,
+                                                        conv,loss,normalization,resample,rnn,transformer]
 
 Each workload runs interleaved across frameworks (taimatsu, NumPy, PyTorch, taimatsu, ...), with
 warm-up, and reports the median of the repeats. Prints a table of ms/step (or µs/call) and the
