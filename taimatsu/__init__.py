@@ -14,8 +14,8 @@ from .autograd import (
 from .backend import OutOfMemoryError, device
 from .creation import *
 from .dtypes import (
-    bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8, int16, int32,
-    int64, promote_types, set_default_dtype, uint8,
+    bool_ as bool, dtype, finfo, float16, float32, float64, get_default_dtype, iinfo, int8, int16,
+    int32, int64, promote_types, set_default_dtype, uint8,
 )
 from .ops.elementwise import *
 from .ops.index import *

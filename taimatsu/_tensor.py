@@ -200,6 +200,10 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
         st = tuple(s // item for s in self._data.strides)
         return st if dim is None else st[wrap_dim(dim, self._data.ndim)]
 
+    def storage_offset(self) -> int:
+        """Elements between the start of the storage and this tensor's first element."""
+        return backend.storage_offset(self._data)
+
     def element_size(self) -> int:
         return self._data.itemsize
 

@@ -262,3 +262,136 @@ def _low_offset(arr) -> int:
 def _data_pointer(arr) -> int:
     return arr.__array_interface__["data"][0] if isinstance(arr, np.ndarray) else arr.data.ptr
 
+
+
+def storage_offset(arr) -> int:
+    """Elements from the start of the memory ``arr`` views to its first element."""
+    owner = memory_owner(arr)
+    if not hasattr(owner, "dtype"):  # memory from a buffer (bytes, mmap): the view is the start
+        return 0
+    return (_data_pointer(arr) - _data_pointer(owner)) // arr.itemsize
+
+
+# ---------------------------------------------------------------- CUDA runtime (taimatsu.cuda)
+# The helpers below serve taimatsu.cuda and taimatsu.Tensor.pin_memory. Callers check
+# cuda_is_available() first; each helper then talks to CuPy's runtime API directly.
+
+def cuda_current_device() -> int:
+    return _cupy.cuda.runtime.getDevice()
+
+
+def cuda_set_device(index: int) -> None:
+    _cupy.cuda.runtime.setDevice(index)
+
+
+def cuda_device_context(index: int):
+    """A context manager that makes ``index`` the current GPU (``cupy.cuda.Device``)."""
+    return _cupy.cuda.Device(index)
+
+
+def cuda_device_properties(index: int) -> dict:
+    """CUDA's ``cudaDeviceProp`` for GPU ``index`` as a dict (``name`` decoded to str)."""
+    props = dict(_cupy.cuda.runtime.getDeviceProperties(index))
+    props["name"] = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+    return props
+
+
+def cuda_synchronize(index: int) -> None:
+    _cupy.cuda.Device(index).synchronize()
+
+
+def cuda_mem_get_info(index: int) -> tuple[int, int]:
+    with _cupy.cuda.Device(index):
+        return _cupy.cuda.runtime.memGetInfo()
+
+
+def cuda_memory_pool_bytes(index: int) -> tuple[int, int]:
+    """(bytes in use, bytes held) by CuPy's default memory pool on GPU ``index``: PyTorch's
+    ``memory_allocated`` and ``memory_reserved``."""
+    pool = _cupy.get_default_memory_pool()
+    with _cupy.cuda.Device(index):
+        return pool.used_bytes(), pool.total_bytes()
+
+
+_peak_hook = None
+
+
+def cuda_peak_bytes(index: int, reset: bool = False) -> tuple[int, int]:
+    """Peak (bytes in use, bytes held) on GPU ``index`` since the first call (or the last
+    ``reset``). CuPy keeps no peaks, so the first call installs a memory hook that tracks them.
+    NOTE: CuPy's memory hooks are per thread: allocations made by other threads are missed."""
+    global _peak_hook
+    if _peak_hook is None:
+        from cupy.cuda.memory_hook import MemoryHook
+
+        class PeakHook(MemoryHook):
+            name = "TaimatsuPeakHook"
+
+            def __init__(self):
+                self.peaks: dict = {}
+
+            def _sample(self, device_id):
+                used, held = cuda_memory_pool_bytes(device_id)
+                old = self.peaks.get(device_id, (0, 0))
+                self.peaks[device_id] = (max(old[0], used), max(old[1], held))
+
+            def malloc_postprocess(self, device_id, size, mem_size, mem_ptr, pmem_id):
+                self._sample(device_id)
+
+        _peak_hook = PeakHook()
+        _peak_hook.__enter__()
+    if reset:
+        _peak_hook.peaks.pop(index, None)
+    _peak_hook._sample(index)
+    return _peak_hook.peaks[index]
+
+
+def cuda_empty_cache() -> None:
+    """Return the unused blocks of CuPy's memory pools (device and pinned) to the driver."""
+    pool = _cupy.get_default_memory_pool()
+    for index in range(cuda_device_count()):
+        with _cupy.cuda.Device(index):
+            pool.free_all_blocks()
+    _cupy.get_default_pinned_memory_pool().free_all_blocks()
+
+
+def cuda_event(enable_timing: bool, blocking: bool, interprocess: bool):
+    return _cupy.cuda.Event(block=blocking, disable_timing=not enable_timing,
+                            interprocess=interprocess)
+
+
+def cuda_elapsed_time(start, end) -> float:
+    """Milliseconds between two recorded CuPy events."""
+    return _cupy.cuda.get_elapsed_time(start, end)
+
+
+def cuda_stream(priority: int):
+    return _cupy.cuda.Stream(non_blocking=False, priority=priority)
+
+
+def cuda_current_stream():
+    return _cupy.cuda.get_current_stream()
+
+
+def cuda_null_stream():
+    return _cupy.cuda.Stream.null
+
+
+def pin_array(arr: np.ndarray) -> np.ndarray:
+    """A copy of ``arr`` in page-locked host memory (fast, asynchronous copies to the GPU)."""
+    import cupyx
+
+    out = cupyx.empty_pinned(arr.shape, arr.dtype)
+    out[...] = arr
+    return out
+
+
+def is_pinned_array(arr) -> bool:
+    """True when ``arr`` is a NumPy array in page-locked host memory CUDA knows."""
+    if _cupy is None or not isinstance(arr, np.ndarray) or arr.size == 0:
+        return False
+    try:
+        attrs = _cupy.cuda.runtime.pointerGetAttributes(_data_pointer(arr))
+    except _cupy.cuda.runtime.CUDARuntimeError:  # memory CUDA never saw
+        return False
+    return attrs.type == _cupy.cuda.runtime.memoryTypeHost

@@ -26,6 +26,7 @@ __all__ = [
     "arange",
     "as_tensor",
     "asarray",
+    "bernoulli",
     "empty",
     "empty_like",
     "eye",
@@ -35,6 +36,7 @@ __all__ = [
     "full_like",
     "linspace",
     "logspace",
+    "multinomial",
     "normal",
     "ones",
     "ones_like",
@@ -496,6 +498,58 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_g
     return randint(low, high, input._data.shape, dtype=dt, device=dev)
 
 
+def _check_positive(op, name, value) -> None:
+    if not value > 0:
+        raise RuntimeError(f"{op} expects {name} > 0.0, but found {name}={value:g}")
+
+
+def bernoulli(input, p=None, *, generator=None, out=None):
+    """0/1 draws (in ``input``'s dtype) with probabilities ``input``, or the number ``p``."""
+    t = empty(*input._data.shape, dtype=input.dtype, device=input.device)
+    return t.bernoulli_(input if p is None else p, generator=generator)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+    """Indices drawn from the categories of each row of ``input`` (unnormalised weights).
+
+    Without replacement the draw is the Gumbel top-k trick: the indices of the ``num_samples``
+    largest ``log(w) + Gumbel noise`` are a sample of successive draws without replacement.
+    """
+    w = input._data
+    if w.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if w.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{_dt.legacy_name(w.dtype)}")
+    xp = input.xp
+    rows = w.reshape(1, -1) if w.ndim == 1 else w
+    n = rows.shape[1]
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    if not replacement and num_samples > n:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    if rows.size and not bool(xp.isfinite(rows).all() & (rows >= 0).all()):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if rows.size == 0 or bool((rows.sum(axis=1) <= 0).any()):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    rng = generator_for(input.device, generator).rng
+    rows = rows.astype(xp.float64)
+    if replacement:
+        # Inverse CDF for every row at once: row r's CDF is shifted by r into [r, r + 1].
+        cdf = xp.cumsum(rows, axis=1) / rows.sum(axis=1, keepdims=True)
+        offsets = xp.arange(rows.shape[0], dtype=xp.float64)[:, None]
+        u = rng.random((rows.shape[0], num_samples)) + offsets
+        flat = xp.searchsorted((cdf + offsets).ravel(), u.ravel(), side="right")
+        idx = xp.minimum(flat.reshape(u.shape) - (offsets * n).astype(xp.int64), n - 1)
+    else:
+        with np.errstate(divide="ignore"):
+            keys = xp.log(rows) - xp.log(-xp.log(rng.random(rows.shape)))
+        idx = xp.argsort(-keys, axis=1, kind="stable")[:, :num_samples]
+    idx = idx.astype(xp.int64)
+    return make(idx.reshape(-1) if w.ndim == 1 else idx, input.device)
+
+
 # ------------------------------------------------------------------ in-place fills and draws
 class Fill(Function):
     """``x`` replaced by ``value`` everywhere: no gradient reaches ``x``; a tensor ``value``
@@ -554,7 +608,33 @@ class CreationMethods:
         return _draw_(self, lambda rng, s: rng.random(s) * (b - a) + a, generator)
 
     def exponential_(self, lambd=1.0, *, generator=None):
+        _check_positive("exponential_", "lambda", lambd)
         return _draw_(self, lambda rng, s: rng.exponential(1.0 / lambd, s), generator)
+
+    def geometric_(self, p, *, generator=None):
+        if not 0 < p < 1:
+            raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
+        return _draw_(self, lambda rng, s: rng.geometric(p, s), generator)
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        _rng_dtype(self.dtype, "log_normal_cpu")
+        _check_positive("log_normal_", "std", std)
+        return _draw_(self, lambda rng, s: self.xp.exp(rng.standard_normal(s) * std + mean),
+                      generator)
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+        _rng_dtype(self.dtype, "cauchy_cpu")
+        _check_positive("cauchy_", "sigma", sigma)
+        # (the inverse CDF: CuPy's generator has no standard_cauchy)
+        return _draw_(self, lambda rng, s: median + sigma * self.xp.tan(
+            self.xp.pi * (rng.random(s) - 0.5)), generator)
+
+    def bernoulli(self, p=None, *, generator=None):
+        """0/1 draws with probability ``p`` (default: this tensor's values), in this dtype."""
+        return bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return multinomial(self, num_samples, replacement, generator=generator)
 
     def bernoulli_(self, p=0.5, *, generator=None):
         if isinstance(p, TensorBase):
@@ -591,3 +671,36 @@ class CreationMethods:
     def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
         return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
                     requires_grad=requires_grad)
+
+
+# ------------------------------------------------------------------ legacy typed constructors
+class _LegacyTensorType(type):
+    """``isinstance(t, FloatTensor)`` is "a CPU tensor of that dtype", as in PyTorch."""
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, TensorBase) and obj._data.dtype == cls.dtype.np and \
+            obj._device.type == "cpu"
+
+
+def _legacy(name: str, dt):
+    def new(cls, *args, device=None):
+        """``T(data)`` copies data, ``T(2, 3)`` is uninitialised, ``T()`` is empty."""
+        if len(args) == 1 and not isinstance(args[0], int):
+            return tensor(args[0], dtype=dt, device=device)
+        return empty(*args, dtype=dt, device=device) if args else empty(0, dtype=dt,
+                                                                        device=device)
+    return _LegacyTensorType(name, (), {"__new__": new, "dtype": dt, "__doc__":
+                                        f"The legacy constructor of {dt.name} CPU tensors."})
+
+
+FloatTensor = _legacy("FloatTensor", _dt.float32)
+DoubleTensor = _legacy("DoubleTensor", _dt.float64)
+HalfTensor = _legacy("HalfTensor", _dt.float16)
+LongTensor = _legacy("LongTensor", _dt.int64)
+IntTensor = _legacy("IntTensor", _dt.int32)
+ShortTensor = _legacy("ShortTensor", _dt.int16)
+CharTensor = _legacy("CharTensor", _dt.int8)
+ByteTensor = _legacy("ByteTensor", _dt.uint8)
+BoolTensor = _legacy("BoolTensor", _dt.bool_)
+__all__ += ["BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor",
+            "IntTensor", "LongTensor", "ShortTensor"]

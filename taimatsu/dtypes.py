@@ -187,3 +187,38 @@ _C_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int
 def c_type_name(np_dtype) -> str:
     """The C++ element type PyTorch names in some messages ("double", "long int", ...)."""
     return _C_TYPE[np_dtype.name]
+
+
+class finfo:
+    """Machine limits of a floating dtype (``taimatsu.finfo(taimatsu.float16).max``)."""
+
+    def __init__(self, type=None):
+        d = _default_float if type is None else type
+        if not isinstance(d, dtype) or not d.is_floating_point:
+            raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo "
+                            "to handle 'torch.finfo'")
+        info = np.finfo(d.np)
+        self.bits, self.dtype = info.bits, d.name
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = 10.0 ** -info.precision  # (PyTorch: a power of ten, not rounded)
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
+                f"tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer (or bool) dtype (``taimatsu.iinfo(taimatsu.int32).max``)."""
+
+    def __init__(self, type):
+        if not isinstance(type, dtype) or type.is_floating_point:
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to "
+                            "handle 'torch.iinfo'")
+        info = np.iinfo(np.uint8 if type.np.kind == "b" else type.np)
+        self.bits, self.dtype = info.bits, type.name
+        self.max, self.min = (1, 0) if type.np.kind == "b" else (int(info.max), int(info.min))
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import taimatsu
-from tests.helpers import to_np
+from tests.helpers import needs_torch, to_np, torch
 
 
 def test_tensor_infers_pytorch_dtypes(device):
@@ -150,3 +150,114 @@ def test_dlpack_round_trip():
     t = taimatsu.arange(4)
     u = taimatsu.from_dlpack(t.numpy())
     assert u.tolist() == [0, 1, 2, 3]
+
+
+# ------------------------------------------------------------------ draws, limits, legacy types
+def test_multinomial_frequencies_and_shapes():
+    taimatsu.manual_seed(0)
+    p = taimatsu.tensor([0.1, 0.2, 0.7])
+    draws = taimatsu.multinomial(p, 20000, replacement=True)
+    assert draws.dtype is taimatsu.int64 and draws.shape == (20000,)
+    freq = np.bincount(draws.numpy(), minlength=3) / 20000
+    np.testing.assert_allclose(freq, [0.1, 0.2, 0.7], atol=0.015)
+    rows = taimatsu.tensor([[1.0, 0.0, 3.0, 0.0], [0.0, 2.0, 0.0, 2.0]])
+    picks = rows.multinomial(2)
+    assert picks.shape == (2, 2)
+    for r, row in enumerate(picks.tolist()):  # without replacement: distinct, non-zero weights
+        assert len(set(row)) == 2 and all(rows[r, i].item() > 0 for i in row)
+
+
+def test_multinomial_without_replacement_follows_successive_draws():
+    # P(first = 0) = 0.5 and P(second = 0 | first = 1) = 0.5 / 0.7 for weights (0.5, 0.3, 0.2).
+    taimatsu.manual_seed(1)
+    picks = taimatsu.multinomial(taimatsu.tensor([[0.5, 0.3, 0.2]]).expand(20000, 3), 2).numpy()
+    assert abs((picks[:, 0] == 0).mean() - 0.5) < 0.015
+    second = picks[picks[:, 0] == 1, 1]
+    assert abs((second == 0).mean() - 0.5 / 0.7) < 0.03
+
+
+@pytest.mark.parametrize("weights, n, replacement, match", [
+    ([0.0, 0.0], 1, True, r"invalid multinomial distribution \(sum of probabilities <= 0\)"),
+    ([-1.0, 2.0], 1, True, "probability tensor contains either `inf`, `nan` or element < 0"),
+    ([1.0, float("nan")], 1, True, "probability tensor contains"),
+    ([1.0, 2.0], 3, False, "cannot sample n_sample > prob_dist.size"),
+    ([[[1.0]]], 1, True, "prob_dist must be 1 or 2 dim"),
+])
+def test_multinomial_errors(weights, n, replacement, match):
+    for lib in (taimatsu, torch) if torch is not None else (taimatsu,):
+        with pytest.raises(RuntimeError, match=match):
+            lib.multinomial(lib.tensor(weights), n, replacement)
+
+
+def test_bernoulli_and_distribution_fills():
+    taimatsu.manual_seed(0)
+    assert taimatsu.bernoulli(taimatsu.tensor([0.0, 1.0])).tolist() == [0.0, 1.0]
+    x = taimatsu.full((20000,), 0.3).bernoulli()
+    assert abs(x.mean().item() - 0.3) < 0.015 and x.dtype is taimatsu.float32
+    g = taimatsu.zeros(20000, dtype=taimatsu.float64).geometric_(0.25)
+    assert g.min().item() >= 1 and abs(g.mean().item() - 4.0) < 0.15
+    ln = taimatsu.zeros(20000, dtype=taimatsu.float64).log_normal_(0.0, 0.5)
+    assert abs(ln.log().mean().item()) < 0.02 and abs(ln.log().std().item() - 0.5) < 0.02
+    c = taimatsu.zeros(20000, dtype=taimatsu.float64).cauchy_(1.0, 2.0)
+    assert abs(c.median().item() - 1.0) < 0.1  # (a Cauchy has no mean: test its median)
+
+
+@pytest.mark.parametrize("fill, match", [
+    (lambda t: t.geometric_(0), r"geometric_ expects p to be in \(0, 1\), but got p=0"),
+    (lambda t: t.geometric_(1.5), "geometric_ expects p to be in"),
+    (lambda t: t.log_normal_(std=-1), "log_normal_ expects std > 0.0, but found std=-1"),
+    (lambda t: t.cauchy_(sigma=-1), "cauchy_ expects sigma > 0.0, but found sigma=-1"),
+    (lambda t: t.exponential_(-1), "exponential_ expects lambda > 0.0, but found lambda=-1"),
+])
+def test_distribution_fills_refuse_bad_parameters(fill, match):
+    for lib in (taimatsu, torch) if torch is not None else (taimatsu,):
+        t = lib.zeros(3)
+        with pytest.raises(RuntimeError, match=match):
+            fill(t)
+        assert t.tolist() == [0.0, 0.0, 0.0]
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["float16", "float32", "float64"])
+def test_finfo_matches_pytorch(name):
+    ours, theirs = taimatsu.finfo(getattr(taimatsu, name)), torch.finfo(getattr(torch, name))
+    for field in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"):
+        assert getattr(ours, field) == getattr(theirs, field), field
+    assert repr(ours) == repr(theirs)
+    assert taimatsu.finfo().dtype == "float32"
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "int64"])
+def test_iinfo_matches_pytorch(name):
+    ours, theirs = taimatsu.iinfo(getattr(taimatsu, name)), torch.iinfo(getattr(torch, name))
+    assert (ours.bits, ours.max, ours.min, ours.dtype) == (theirs.bits, theirs.max, theirs.min,
+                                                          theirs.dtype)
+
+
+def test_finfo_iinfo_refuse_the_other_kind():
+    with pytest.raises(TypeError, match="requires a floating point input type"):
+        taimatsu.finfo(taimatsu.int32)
+    with pytest.raises(TypeError, match="requires an integer input type"):
+        taimatsu.iinfo(taimatsu.float32)
+
+
+@pytest.mark.parametrize("name, dtype", [("FloatTensor", "float32"), ("LongTensor", "int64"),
+                                         ("BoolTensor", "bool"), ("ByteTensor", "uint8"),
+                                         ("DoubleTensor", "float64")])
+def test_legacy_constructors(name, dtype):
+    cls = getattr(taimatsu, name)
+    data = cls([1, 0])
+    assert data.dtype is getattr(taimatsu, dtype) and data.tolist() == [1, 0]
+    assert cls(2, 3).shape == (2, 3) and cls().shape == (0,)
+    assert isinstance(data, cls) and isinstance(data, taimatsu.Tensor)
+    other = taimatsu.FloatTensor if name != "FloatTensor" else taimatsu.LongTensor
+    assert not isinstance(data, other)
+
+
+@needs_torch
+@pytest.mark.parametrize("index", [(slice(1, None),), (slice(1, None), slice(2, None)),
+                                   (1,), (Ellipsis, 3)])
+def test_storage_offset_matches_pytorch(index):
+    a = np.arange(12.0).reshape(3, 4)
+    assert taimatsu.tensor(a)[index].storage_offset() == torch.tensor(a)[index].storage_offset()
