@@ -177,16 +177,9 @@ def _plan(root_edges, capture):
     pending = {}
     nodes = []
     seen = set()
-    for t, _ in root_edges:
-        k = id(t)
-        if isinstance(t, TensorBase):
-            pending[k] = pending.get(k, 0) + 1
-        elif k not in seen:
-            seen.add(k)
-            nodes.append(t)
-    i = 0
-    while i < len(nodes):  # (the list grows as it is walked: every node once)
-        for e in nodes[i]._next:
+
+    def visit(edges):
+        for e in edges:
             if e is not None:
                 t = e[0]
                 k = id(t)
@@ -195,6 +188,11 @@ def _plan(root_edges, capture):
                 elif k not in seen:
                     seen.add(k)
                     nodes.append(t)
+
+    visit(root_edges)
+    i = 0
+    while i < len(nodes):  # (the list grows as it is walked: every node once)
+        visit(nodes[i]._next)
         i += 1
     if capture is None:
         return None, None, pending
