@@ -526,6 +526,7 @@ class _Loader:
         """The allow-list: ``module.name`` in the file -> the object it unpickles to."""
         g = {
             "collections.OrderedDict": collections.OrderedDict,
+            "collections.Counter": collections.Counter,  # (MultiStepLR's milestones)
             "torch._utils._rebuild_tensor_v2": self.rebuild_tensor,
             "torch._utils._rebuild_parameter": self.rebuild_parameter,
             "torch.Size": _size,

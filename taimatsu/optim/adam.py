@@ -4,14 +4,14 @@ from __future__ import annotations
 from .._tensor_base import TensorBase
 from .optimizer import (
     Optimizer,
+    _check_betas,
     _check_differentiable,
     _check_lr,
     _check_non_negative,
-    _effective_grad,
+    _decayed_grad,
+    _ema_sq_,
     _increment,
     _lerp_,
-    _step_tensor,
-    _zeros_state,
 )
 
 __all__ = ["Adam"]
@@ -35,10 +35,7 @@ class Adam(Optimizer):
                  fused: bool | None = None, decoupled_weight_decay: bool = False) -> None:
         _check_lr(lr)
         _check_non_negative("epsilon value", eps)
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        _check_betas(betas)
         _check_non_negative("weight_decay value", weight_decay)
         if not (all(isinstance(b, float) for b in betas)
                 or all(isinstance(b, TensorBase) for b in betas)):
@@ -57,30 +54,16 @@ class Adam(Optimizer):
         eps, weight_decay = group["eps"], group["weight_decay"]
         amsgrad, maximize = group["amsgrad"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
+        for p, state in self._params_with_grad(group):
             xp, param = p.xp, p._data
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = _step_tensor()
-                state["exp_avg"] = _zeros_state(p)
-                state["exp_avg_sq"] = _zeros_state(p)
-                if amsgrad:
-                    state["max_exp_avg_sq"] = _zeros_state(p)
+            self._lazy_state(p, state, "exp_avg", "exp_avg_sq",
+                             *(("max_exp_avg_sq",) if amsgrad else ()))
             step = _increment(state["step"])
-            if decoupled and weight_decay != 0:
-                param *= 1 - lr * weight_decay
-                g, _ = _effective_grad(xp, param, p.grad._data, 0, maximize)
-            else:
-                g, _ = _effective_grad(xp, param, p.grad._data, weight_decay, maximize)
+            g = _decayed_grad(xp, param, p._grad._data, lr, weight_decay, decoupled, maximize)
             exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
             buf = xp.empty_like(param)  # the one scratch array the rule needs
             _lerp_(xp, exp_avg, g, 1 - beta1, buf)
-            exp_avg_sq *= beta2
-            xp.multiply(g, 1 - beta2, out=buf)  # addcmul's (value * g) * g
-            buf *= g
-            exp_avg_sq += buf
+            _ema_sq_(xp, exp_avg_sq, g, beta2, buf)
 
             bias_correction1 = 1 - beta1 ** step
             bias_correction2 = 1 - beta2 ** step

@@ -57,6 +57,13 @@ def _check_non_negative(what: str, value) -> None:
         raise ValueError(f"Invalid {what}: {value}")
 
 
+def _check_betas(betas) -> None:
+    """PyTorch's check of Adam-style ``betas``: each in [0, 1)."""
+    for i in (0, 1):
+        if not 0.0 <= betas[i] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+
+
 def _check_differentiable(differentiable: bool) -> None:
     if differentiable:
         raise NotImplementedError(
@@ -66,11 +73,16 @@ def _check_differentiable(differentiable: bool) -> None:
 
 
 # ---------------------------------------------------------------------------- update helpers
-def _step_tensor():
-    """A fresh ``step`` counter: a 0-d float tensor on the CPU, as PyTorch keeps it, so reading
-    it never synchronises with a GPU."""
+def _scalar_state(value: float):
+    """A 0-d float tensor on the CPU holding ``value``, as PyTorch keeps ``step`` and other scalar
+    state (in the default dtype's precision), so reading it never synchronises with a GPU."""
     dt = np.float64 if _dt.get_default_dtype() is _dt.float64 else np.float32
-    return make(np.zeros((), dt), backend.CPU)
+    return make(np.full((), value, dt), backend.CPU)
+
+
+def _step_tensor():
+    """A fresh ``step`` counter (0-d CPU tensor)."""
+    return _scalar_state(0.0)
 
 
 def _increment(step_t) -> float:
@@ -104,6 +116,25 @@ def _effective_grad(xp, param, grad, weight_decay: float, maximize: bool):
     return grad, False
 
 
+def _ema_sq_(xp, avg, g, decay: float, buf) -> None:
+    """``avg.mul_(decay).addcmul_(g, g, value=1 - decay)``, with ``buf`` as scratch."""
+    avg *= decay
+    xp.multiply(g, 1 - decay, out=buf)  # addcmul's (value * g) * g
+    buf *= g
+    avg += buf
+
+
+def _decayed_grad(xp, param, grad, lr: float, weight_decay: float, decoupled: bool,
+                  maximize: bool):
+    """The gradient with weight decay: added to it (L2), or, when ``decoupled``, applied to the
+    parameter itself (``p *= 1 - lr * weight_decay``, AdamW-style). See ``_effective_grad``."""
+    if not decoupled:
+        return _effective_grad(xp, param, grad, weight_decay, maximize)[0]
+    if weight_decay != 0:
+        param *= 1 - lr * weight_decay
+    return _effective_grad(xp, param, grad, 0, maximize)[0]
+
+
 def _lerp_(xp, start, end, weight: float, buf) -> None:
     """``start.lerp_(end, weight)`` with PyTorch's two-sided formula, using ``buf`` as scratch."""
     xp.subtract(end, start, out=buf)
@@ -130,6 +161,11 @@ def _cast_state(param, value, key):
     if isinstance(value, (list, tuple)):
         return type(value)(_cast_state(param, v, None) for v in value)
     return deepcopy(value)
+
+
+# Options that only choose an implementation or were added in later PyTorch versions.
+_FLAGS = ("foreach", "fused", "maximize", "capturable", "differentiable",
+          "decoupled_weight_decay")
 
 
 class Optimizer:
@@ -265,6 +301,24 @@ class Optimizer:
             self._step_group(group)
         return loss
 
+    def _params_with_grad(self, group: dict[str, Any]):
+        """``(p, state)`` for each parameter of ``group`` that has a gradient."""
+        for p in group["params"]:
+            if p._grad is not None:
+                yield p, self.state[p]
+
+    @staticmethod
+    def _lazy_state(p, state: dict, *zero_keys: str, **scalars: float) -> dict:
+        """On a parameter's first step: a ``step`` counter, 0-d CPU tensors holding the given
+        ``scalars`` and a zero buffer per key."""
+        if len(state) == 0:
+            state["step"] = _step_tensor()
+            for key, value in scalars.items():
+                state[key] = _scalar_state(value)
+            for key in zero_keys:
+                state[key] = _zeros_state(p)
+        return state
+
     def _step_group(self, group: dict[str, Any]) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not implement step()")
 
@@ -288,9 +342,27 @@ class Optimizer:
         """Load a :meth:`state_dict` (deep-copied; tensors moved to each parameter's device and
         dtype). The group count and sizes are checked before anything changes."""
         groups = self.param_groups
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
+            raise ValueError(f"{type(self).__name__}.load_state_dict expects an optimizer state "
+                             "dict with 'state' and 'param_groups' entries, got "
+                             + (f"keys {sorted(map(str, state_dict))}"
+                                if isinstance(state_dict, dict) else _typename(state_dict)))
         saved_groups = deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
+        # A state dict of another algorithm lacks this one's options (SGD's has no "betas"):
+        # refuse it here rather than fail, or step wrongly, later. The flags may be missing from
+        # dicts saved by older PyTorch versions; they take this optimizer's defaults.
+        for i, saved in enumerate(saved_groups):
+            missing = sorted(k for k in self.defaults if k not in saved and k not in _FLAGS)
+            if missing:
+                raise ValueError(
+                    f"loaded state dict was not saved by {type(self).__name__}: parameter "
+                    f"group {i} has no {', '.join(map(repr, missing))} option (it has "
+                    f"{', '.join(sorted(k for k in saved if k != 'params'))})")
+            for k in _FLAGS:
+                if k in self.defaults:
+                    saved.setdefault(k, self.defaults[k])
         if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
             raise ValueError("loaded state dict contains a parameter group that doesn't match "
                              "the size of optimizer's group")

@@ -7,10 +7,9 @@ from .optimizer import (
     _check_lr,
     _check_non_negative,
     _effective_grad,
+    _ema_sq_,
     _increment,
     _lerp_,
-    _step_tensor,
-    _zeros_state,
 )
 
 __all__ = ["RMSprop"]
@@ -46,26 +45,16 @@ class RMSprop(Optimizer):
         lr = float(group["lr"])
         alpha, eps, weight_decay = group["alpha"], group["eps"], group["weight_decay"]
         momentum, centered, maximize = group["momentum"], group["centered"], group["maximize"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
+        for p, state in self._params_with_grad(group):
             xp, param = p.xp, p._data
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = _step_tensor()
-                state["square_avg"] = _zeros_state(p)
-                if momentum > 0:
-                    state["momentum_buffer"] = _zeros_state(p)
-                if centered:
-                    state["grad_avg"] = _zeros_state(p)
+            self._lazy_state(p, state, "square_avg",
+                             *(("momentum_buffer",) if momentum > 0 else ()),
+                             *(("grad_avg",) if centered else ()))
             _increment(state["step"])
             g, _ = _effective_grad(xp, param, p.grad._data, weight_decay, maximize)
             square_avg = state["square_avg"]._data
             buf = xp.empty_like(param)  # the one scratch array the rule needs
-            square_avg *= alpha
-            xp.multiply(g, 1 - alpha, out=buf)  # addcmul's (value * g) * g
-            buf *= g
-            square_avg += buf
+            _ema_sq_(xp, square_avg, g, alpha, buf)
             if centered:
                 grad_avg = state["grad_avg"]._data
                 _lerp_(xp, grad_avg, g, 1 - alpha, buf)
