@@ -40,7 +40,7 @@ def is_tensor(obj):
 
 
 # Subpackages built on the names above.
-from . import cuda, linalg, nn, optim, special, utils
+from . import accelerator, amp, backends, cuda, linalg, nn, optim, special, utils
 
 # torch.* also has these nn.functional ops, with the same arguments (those whose torch.* forms
 # take other arguments, e.g. torch.batch_norm's order or an int reduction, are left out).

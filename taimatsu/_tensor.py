@@ -151,6 +151,8 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
     to = _convert.to
     type = _convert.type_
     copy_ = _convert.copy_
+    pin_memory = _convert.pin_memory
+    is_pinned = _convert.is_pinned
 
     def cpu(self):
         return self.to("cpu")

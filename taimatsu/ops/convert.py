@@ -95,6 +95,31 @@ _LEGACY_TYPES = {f"torch.{n}Tensor": d for n, d in (
     ("Byte", _dt.uint8), ("Bool", _dt.bool_))}
 
 
+class PinMemory(Function):
+    """A copy in page-locked host memory; the gradient passes through."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return make(backend.pin_array(x._data), x._device)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def pin_memory(self, device=None):
+    """A copy in page-locked host memory, so copies to the GPU can be asynchronous."""
+    if not backend.cuda_is_available():
+        raise RuntimeError("Cannot access accelerator device when none is available.")
+    if self._device.type != "cpu":
+        raise RuntimeError(f"cannot pin '{type_(self)}' only dense CPU tensors can be pinned")
+    return self if backend.is_pinned_array(self._data) else PinMemory.apply(self)
+
+
+def is_pinned(self, device=None) -> bool:
+    return backend.is_pinned_array(self._data)
+
+
 def type_(self, dtype=None, non_blocking=False):
     """With no argument, the legacy type name (``"torch.FloatTensor"``); else ``to(dtype)``."""
     if dtype is None:
