@@ -396,3 +396,17 @@ def test_gumbel_softmax_gradcheck_and_eps_warning(device):
     gradcheck(fn, data(3, 4), device=device)
     with pytest.warns(UserWarning, match="`eps` parameter is deprecated and has no effect."):
         F.gumbel_softmax(taimatsu.tensor(data(2, 3), device=device), eps=1e-5)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_array_backward_equals_the_composed_one(approximate):
+    # The fused node's first-order backward works on arrays; under create_graph it is composed
+    # from tensor ops. Both must give the same gradient.
+    a = np.random.default_rng(0).standard_normal((4, 5)) * 3
+    grads = []
+    for create_graph in (False, True):
+        x = taimatsu.tensor(a, requires_grad=True)
+        (g,) = taimatsu.autograd.grad(taimatsu.nn.functional.gelu(x, approximate).sum(), x,
+                                      create_graph=create_graph)
+        grads.append(g.detach().numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-13, atol=1e-15)

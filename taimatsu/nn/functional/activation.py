@@ -8,6 +8,7 @@ import warnings
 
 from ... import backend
 from ..._tensor_base import make
+from ...autograd import grad_mode
 from ...autograd.function import Function, apply_inplace
 from ...dtypes import legacy_name
 from ...ops import elementwise as _ew
@@ -175,6 +176,9 @@ _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _KAPPA = 0.044715
 
 
+# NOTE: a fused node: forward keeps Phi(x) (or the tanh) so that the first-order backward is a
+# few array passes (no second erf, no ten-op graph); under create_graph the backward is composed
+# from tensor ops, so higher orders stay exact. Both paths are tested against each other.
 class Gelu(Function):
     @staticmethod
     def forward(ctx, x, approximate):
@@ -182,14 +186,22 @@ class Gelu(Function):
         ctx.save_for_backward(x)
         ctx.approximate = approximate
         if approximate == "tanh":
-            out = 0.5 * a * (1 + xp.tanh(_SQRT_2_PI * (a + _KAPPA * a * a * a)))
+            ctx.kept = xp.tanh(_SQRT_2_PI * (a + _KAPPA * a * a * a))
+            out = 0.5 * a * (1 + ctx.kept)
         else:
-            out = 0.5 * a * (1 + backend.erf(xp, a * _SQRT1_2))
-        return make(out.astype(a.dtype, copy=False), x.device)
+            cdf = backend.erf(xp, a * _SQRT1_2)
+            cdf += 1
+            cdf *= 0.5
+            ctx.kept = cdf
+            out = a * cdf
+        return make(out.astype(a.dtype, copy=False), x._device)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        if not grad_mode.state.enabled:  # first order: on arrays
+            return make(_gelu_grad_array(x.xp, x._data, ctx.kept, ctx.approximate) * g._data,
+                        g._device), None
         if ctx.approximate == "tanh":
             x_sq = x * x
             th = ((x + x_sq * x * _KAPPA) * _SQRT_2_PI).tanh()
@@ -198,6 +210,21 @@ class Gelu(Function):
             cdf = 0.5 * (1 + (x * _SQRT1_2).erf())
             d = cdf + x * (x * x * -0.5).exp() * _INV_SQRT_2PI
         return g * d, None
+
+
+def _gelu_grad_array(xp, a, kept, approximate):
+    """d gelu / dx from forward's Phi(x) (or tanh), with in-place steps on few temporaries."""
+    if approximate == "tanh":
+        d = kept * kept
+        d -= 1  # th^2 - 1
+        d *= a * (-0.5 * _SQRT_2_PI) * (1 + 3 * _KAPPA * a * a)
+        d += 0.5 * (1 + kept)
+        return d
+    d = xp.exp(a * a * -0.5)
+    d *= a
+    d *= _INV_SQRT_2PI
+    d += kept
+    return d
 
 
 def gelu(input, approximate: str = "none"):
