@@ -140,16 +140,20 @@ def _python_data_array(data):
     return arr
 
 
-def _check_fits(arr, dt) -> None:
-    """Python numbers must fit an integer dtype (PyTorch's overflow check; for unsigned types
-    it lets negatives wrap, as C does: -1 is 255 in uint8)."""
-    npd = dt.np
-    if npd.kind not in "iu" or arr.size == 0:
-        return
+def _overflows(values, npd) -> bool:
+    """True when the numbers in array ``values`` do not fit integer dtype ``npd`` by PyTorch's
+    rule: as in C, a negative int wraps into an unsigned type (-1 is 255 in uint8), a negative
+    or non-finite float does not fit."""
     info = np.iinfo(npd)
-    low = info.min if npd.kind == "i" or arr.dtype.kind == "f" else -int(info.max)
-    if arr.dtype.kind == "f" and np.isnan(arr).any() or arr.min() < low or arr.max() > info.max:
-        raise RuntimeError(f"value cannot be converted to type {npd.name} without overflow")
+    low = info.min if npd.kind == "i" or values.dtype.kind == "f" else -int(info.max)
+    return bool(values.dtype.kind == "f" and np.isnan(values).any()
+                or values.min() < low or values.max() > info.max)
+
+
+def _check_fits(arr, dt) -> None:
+    """Python numbers given to ``tensor()`` must fit an integer dtype."""
+    if dt.np.kind in "iu" and arr.size and _overflows(arr, dt.np):
+        raise RuntimeError(f"value cannot be converted to type {dt.np.name} without overflow")
 
 
 def _to_array(data, dtype):
@@ -425,15 +429,11 @@ def checked_fill_value(value, dt):
     if isinstance(value, TensorBase) or dt.is_floating_point or dt.np.kind == "b":
         return value
     v = np.asarray(value)
-    if v.dtype.kind in "fiu":
-        info = np.iinfo(dt.np)
-        # (C's rule: a negative int wraps into an unsigned type, a negative float does not fit)
-        low = info.min if dt.np.kind == "i" or v.dtype.kind == "f" else -int(info.max)
-        if v.dtype.kind == "f" and not np.isfinite(v) or not low <= v <= info.max:
-            raise RuntimeError(f"value cannot be converted to type {dt.np.name}_t without "
-                               "overflow")
-        return v.astype(np.int64 if v.dtype.kind == "f" else v.dtype).astype(dt.np)
-    return value
+    if v.dtype.kind not in "fiu":
+        return value
+    if _overflows(v, dt.np):
+        raise RuntimeError(f"value cannot be converted to type {dt.np.name}_t without overflow")
+    return v.astype(np.int64 if v.dtype.kind == "f" else v.dtype).astype(dt.np)
 
 
 @backend.allocating
