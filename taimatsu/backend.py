@@ -223,6 +223,14 @@ def is_allocation_error(err: Exception) -> bool:
         "array is too big" in str(err) or "Maximum allowed dimension exceeded" in str(err))
 
 
+def reraise_allocation_error(e: Exception):
+    """Raise a failed allocation as PyTorch reports it (:func:`allocation_error`); any other
+    error unchanged. For ``except (MemoryError, ValueError) as e:`` blocks."""
+    if is_allocation_error(e):
+        raise allocation_error(e) from None
+    raise e
+
+
 def allocating(fn):
     """Decorate a function that allocates: failed allocations raise :func:`allocation_error`."""
     @functools.wraps(fn)
@@ -230,9 +238,7 @@ def allocating(fn):
         try:
             return fn(*args, **kwargs)
         except (MemoryError, ValueError) as e:
-            if not is_allocation_error(e):
-                raise
-            raise allocation_error(e) from None
+            reraise_allocation_error(e)
     return wrapper
 
 

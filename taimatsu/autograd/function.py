@@ -10,7 +10,7 @@ import functools
 import itertools
 
 from .._tensor_base import TensorBase
-from ..backend import allocation_error, is_allocation_error, partially_overlap
+from ..backend import partially_overlap, reraise_allocation_error
 from ..dtypes import KIND_CATEGORY, legacy_name
 from ..size import broadcast_shapes
 from . import grad_mode
@@ -169,7 +169,7 @@ class Function:
                 finally:
                     _state.enabled = True
             except (MemoryError, ValueError) as e:
-                _reraise_allocation_error(e)
+                reraise_allocation_error(e)
         # Recording (inline, not a method: one call less per recorded op). Tuple concatenation,
         # not list appends: no per-argument calls either.
         needs = nxt = meta = ()
@@ -199,7 +199,7 @@ class Function:
         try:
             out = cls.forward(self, *args)
         except (MemoryError, ValueError) as e:
-            _reraise_allocation_error(e)
+            reraise_allocation_error(e)
         finally:
             _state.enabled = True
         if not isinstance(out, TensorBase) or self._dirty or self._non_diff:
@@ -269,13 +269,6 @@ class Function:
                     t._requires_grad, t._grad_fn, t._output_nr)
                 saved[i] = (copy, 0, s[2])
         self._saved = tuple(saved)
-
-
-def _reraise_allocation_error(e):
-    """A failed allocation in an op as PyTorch reports it; any other error unchanged."""
-    if is_allocation_error(e):
-        raise allocation_error(e) from None
-    raise e
 
 
 class AccumulateGrad:
