@@ -125,12 +125,9 @@ def _python_data_array(data):
             raise
         raise err from None
     kind = arr.dtype.kind
-    if kind in "USO":
-        if kind in "US":
-            raise ValueError("too many dimensions 'str'")
-        if arr.dtype == object and all(isinstance(x, int) for x in arr.reshape(-1)) or \
-                kind != "O":
-            raise ValueError("Overflow when unpacking long long")
+    if kind in "US":
+        raise ValueError("too many dimensions 'str'")
+    if kind == "O":
         err = _element_error(arr)
         if isinstance(err, ValueError) and any(isinstance(x, float) for x in arr.reshape(-1)):
             return arr.astype(np.float64)  # huge ints among floats are just floats
