@@ -4,10 +4,8 @@ from __future__ import annotations
 from .._tensor_base import TensorBase
 from .optimizer import (
     Optimizer,
-    _check_betas,
+    _check_adam_args,
     _check_differentiable,
-    _check_lr,
-    _check_non_negative,
     _decayed_grad,
     _ema_sq_,
     _increment,
@@ -33,10 +31,7 @@ class Adam(Optimizer):
                  weight_decay: float = 0, amsgrad: bool = False, *, foreach: bool | None = None,
                  maximize: bool = False, capturable: bool = False, differentiable: bool = False,
                  fused: bool | None = None, decoupled_weight_decay: bool = False) -> None:
-        _check_lr(lr)
-        _check_non_negative("epsilon value", eps)
-        _check_betas(betas)
-        _check_non_negative("weight_decay value", weight_decay)
+        _check_adam_args(lr, eps, betas, weight_decay)
         if not (all(isinstance(b, float) for b in betas)
                 or all(isinstance(b, TensorBase) for b in betas)):
             raise ValueError("betas must be either both floats or both Tensors")

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from .optimizer import (
     Optimizer,
-    _check_betas,
+    _check_adam_args,
     _check_differentiable,
-    _check_lr,
     _check_non_negative,
     _decayed_grad,
     _ema_sq_,
@@ -35,10 +34,7 @@ class NAdam(Optimizer):
                  decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
                  maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False) -> None:
-        _check_lr(lr)
-        _check_non_negative("epsilon value", eps)
-        _check_betas(betas)
-        _check_non_negative("weight_decay value", weight_decay)
+        _check_adam_args(lr, eps, betas, weight_decay)
         _check_non_negative("momentum_decay value", momentum_decay)
         _check_differentiable(differentiable)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,

@@ -64,6 +64,14 @@ def _check_betas(betas) -> None:
             raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
 
 
+def _check_adam_args(lr, eps, betas, weight_decay) -> None:
+    """The checks every Adam-style optimizer makes first, in PyTorch's order."""
+    _check_lr(lr)
+    _check_non_negative("epsilon value", eps)
+    _check_betas(betas)
+    _check_non_negative("weight_decay value", weight_decay)
+
+
 def _check_differentiable(differentiable: bool) -> None:
     if differentiable:
         raise NotImplementedError(
