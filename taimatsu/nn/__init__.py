@@ -2,10 +2,11 @@
 ``functional`` and ``utils``."""
 from __future__ import annotations
 
-from . import functional, init, modules, utils
+from . import functional, init, modules, parallel, utils
 from .modules import *
+from .parallel import DataParallel
 from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
-__all__ = ["Buffer", "Parameter", "UninitializedBuffer", "UninitializedParameter", "functional",
-           "init", "utils"]
+__all__ = ["Buffer", "DataParallel", "Parameter", "UninitializedBuffer", "UninitializedParameter",
+           "functional", "init", "parallel", "utils"]
 __all__ += modules.__all__

@@ -201,8 +201,11 @@ class SyncBatchNorm(_BatchNorm):
     """Batch normalization over an N-D input whose statistics span every process of
     ``process_group``.
 
-    In a single process (the only mode taimatsu runs today) it is exactly :class:`BatchNorm1d`
-    over any rank >= 2 (see the NOTE in ``forward`` for where cross-process sync goes).
+    In training, with ``taimatsu.distributed`` initialised and more than one rank in the group
+    (``process_group``, default the world), the mean and variance are those of the batch of
+    every rank together (ranks may hold different batch sizes) and backward exchanges the
+    gradient terms to match; otherwise (one process, eval mode) it is a plain batch norm over
+    dim 1 of any input of rank >= 2. Differentiable once, as PyTorch's.
 
     Shape:
         - Input: ``(N, C, *)``; Output: same shape.
@@ -226,10 +229,38 @@ class SyncBatchNorm(_BatchNorm):
     def forward(self, input):
         self._check_input_dim(input)
         self._check_non_zero_input_channels(input)
-        # NOTE: the place for cross-process statistics. With one process the batch's own
-        # statistics are the group's; once taimatsu.distributed has collectives, training mode
-        # all-reduces each channel's sum, sum of squares and count over ``process_group`` here.
-        return super().forward(input)
+        group = self._sync_group()
+        if group is None:
+            return super().forward(input)
+        # (imported here: nn.parallel imports nn.modules, so not at this module's import time)
+        from ..parallel._functions import SyncBatchNorm as SyncBatchNormFunction
+
+        c = input.size(1)
+        for name, t in (("running_mean", self.running_mean), ("running_var", self.running_var),
+                        ("weight", self.weight), ("bias", self.bias)):
+            if t is not None and t.numel() != c:
+                raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+        tracking = self.track_running_stats
+        factor = 0.0 if self.momentum is None else self.momentum
+        if tracking and self.momentum is None:  # a cumulative average over every batch seen
+            factor = 1.0 / (float(self.num_batches_tracked) + 1)
+        out = SyncBatchNormFunction.apply(input, self.weight, self.bias,
+                                          self.running_mean if tracking else None,
+                                          self.running_var if tracking else None, self.eps,
+                                          factor, group)
+        if tracking:
+            self.num_batches_tracked.add_(1)
+        return out
+
+    def _sync_group(self):
+        """The process group to share statistics with, or None when there is nothing to share
+        (eval mode, no process group, a group of one)."""
+        from ... import distributed as dist  # (cheap; loads no MPI until init_process_group)
+
+        if not (self.training and dist.is_initialized()):
+            return None
+        group = self.process_group if self.process_group else dist.group.WORLD
+        return group if dist.get_world_size(group) > 1 else None
 
     @classmethod
     def convert_sync_batchnorm(cls, module, process_group=None):
