@@ -34,11 +34,26 @@ def device(request):
     return request.param
 
 
+def pytest_collection_modifyitems(config, items):
+    """With TAIMATSU_TEST_ONLY_CUDA (CI's second pass, on the CuPy double) only the tests that run
+    on device cuda are collected: those taking ``device`` and those marked ``cuda``. The others
+    do not touch the device and already ran in the CPU pass."""
+    if not os.environ.get("TAIMATSU_TEST_ONLY_CUDA"):
+        return
+    keep, drop = [], []
+    for item in items:
+        on_cuda = "device" in item.fixturenames or item.get_closest_marker("cuda") is not None
+        (keep if on_cuda else drop).append(item)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+
+
 @pytest.fixture(autouse=True)
 def _restore_state():
     """Each test starts with grad mode on, float32 default and a fixed seed."""
     taimatsu.manual_seed(0)
     yield
+    taimatsu.backend._PENDING_CHECKS.clear()  # a deferred device check stays with its test
     taimatsu.set_default_dtype(taimatsu.float32)
     taimatsu.autograd.grad_mode.state.enabled = True
 

@@ -1,0 +1,1 @@
+"""Testing aids (``taimatsu.testing.cupy_double``: a strict CuPy stand-in for GPU-less tests)."""
