@@ -3,9 +3,20 @@ from __future__ import annotations
 
 import warnings
 
-from ..amp import grad_scaler
+from ..amp import autocast_mode, grad_scaler
+from ..dtypes import float16
 
-__all__ = ["GradScaler"]
+__all__ = ["GradScaler", "autocast"]
+
+
+class autocast(autocast_mode.autocast):
+    """``torch.autocast("cuda", ...)`` under its deprecated name."""
+
+    def __init__(self, enabled: bool = True, dtype=float16, cache_enabled: bool = True) -> None:
+        warnings.warn("`torch.cuda.amp.autocast(args...)` is deprecated. Please use "
+                      "`torch.amp.autocast('cuda', args...)` instead.", FutureWarning,
+                      stacklevel=2)
+        super().__init__("cuda", enabled=enabled, dtype=dtype, cache_enabled=cache_enabled)
 
 
 class GradScaler(grad_scaler.GradScaler):
