@@ -350,7 +350,7 @@ WORKLOADS = {"tutorial": bench_tutorial, "ops": bench_ops, "mlp": bench_mlp,
              "scaling": bench_scaling, "chain": bench_chain, "import": bench_import,
              "memory": bench_memory}
 WORKLOADS.update({name: _family(name) for name in ("conv", "loss", "normalization", "resample", "rnn",
-                                           "transformer")})
+                                           "transformer", "distributed", "ddp")})
 
 
 def main(argv=None) -> int:

@@ -12,10 +12,11 @@ from .autograd import (
     set_grad_enabled,
 )
 from .backend import OutOfMemoryError, device
+from ._layouts import *
 from .creation import *
 from .dtypes import (
-    bool_ as bool, dtype, finfo, float16, float32, float64, get_default_dtype, iinfo, int8, int16,
-    int32, int64, promote_types, set_default_dtype, uint8,
+    bfloat16, bool_ as bool, dtype, finfo, float16, float32, float64, get_default_dtype, iinfo,
+    int8, int16, int32, int64, promote_types, set_default_dtype, uint8,
 )
 from .ops.elementwise import *
 from .ops.index import *
@@ -40,7 +41,11 @@ def is_tensor(obj):
 
 
 # Subpackages built on the names above.
-from . import accelerator, amp, backends, cuda, linalg, nn, optim, special, utils
+from . import accelerator, amp, backends, cuda, distributed, linalg, nn, optim, special, utils
+from .amp.autocast_mode import (
+    autocast, clear_autocast_cache, get_autocast_dtype, is_autocast_cache_enabled,
+    is_autocast_enabled, set_autocast_cache_enabled, set_autocast_dtype, set_autocast_enabled,
+)
 
 # torch.* also has these nn.functional ops, with the same arguments (those whose torch.* forms
 # take other arguments, e.g. torch.batch_norm's order or an int reduction, are left out).
@@ -52,3 +57,17 @@ from .nn.functional import (
     pairwise_distance, pdist, pixel_shuffle, pixel_unshuffle, prelu, relu_, rms_norm, rrelu,
     rrelu_, selu, selu_, threshold, threshold_,
 )
+
+# Keep this last: every public function above takes PyTorch's NumPy-style keyword aliases
+# (axis=, keepdims=, x=, ...); the ops' own names stay unwrapped for calls inside the package.
+from . import _arguments
+_arguments.export(globals(), [_n for _n in list(globals()) if not _n.startswith("_")])
+
+
+def __getattr__(name: str):
+    # taimatsu.multiprocessing imports the standard multiprocessing (10-35 ms): on first use.
+    if name == "multiprocessing":
+        import importlib
+
+        return importlib.import_module("taimatsu.multiprocessing")
+    raise AttributeError(f"module 'taimatsu' has no attribute '{name}'")

@@ -10,7 +10,7 @@ import weakref
 
 import numpy as np
 
-from . import _tensor_base, autograd, backend
+from . import _arguments, _tensor_base, autograd, backend
 from . import dtypes as _dt
 from ._tensor_base import TensorBase, make
 from .autograd.function import RemovableHandle, _append_hook
@@ -26,6 +26,8 @@ from .ops.sorting import SortingMethods
 from .ops.special import SpecialMethods
 
 
+# every public method takes PyTorch's NumPy-style keyword aliases (x.sum(axis=1, keepdims=True))
+@_arguments.methods
 class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexMethods,
              LinalgMethods, SortingMethods, SpecialMethods, CreationMethods):
     """An n-dimensional array on a device, with autograd.
@@ -117,7 +119,7 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
             )
-        return self._data.item()  # (any one-element array: no reshape needed)
+        return backend.item(self._data)  # (any one-element array: no reshape needed)
 
     def tolist(self):
         return backend.to_numpy(self._data).tolist()
@@ -154,12 +156,8 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
     pin_memory = _convert.pin_memory
     is_pinned = _convert.is_pinned
 
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self, device=None, non_blocking: bool = False):
-        return self.to("cuda" if device is None else backend.device(device)
-                       if not isinstance(device, int) else backend.device("cuda", device))
+    cpu = _convert.cpu
+    cuda = _convert.cuda
 
     def float(self):
         return self.to(_dt.float32)
@@ -169,6 +167,9 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
 
     def half(self):
         return self.to(_dt.float16)
+
+    def bfloat16(self):
+        return self.to(_dt.bfloat16)
 
     def long(self):
         return self.to(_dt.int64)
@@ -212,11 +213,15 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
     def nelement(self) -> int:
         return self._data.size
 
-    def is_contiguous(self, memory_format=None) -> bool:
-        return bool(self._data.flags.c_contiguous)
+    def is_contiguous(self, memory_format=_convert.contiguous_format) -> bool:
+        if memory_format is _convert.preserve_format:  # (PyTorch: as contiguous_format)
+            memory_format = _convert.contiguous_format
+        if memory_format._rank not in (None, self._data.ndim):
+            return False
+        return bool(memory_format._is_dense_in(self._data))
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
+        return self._data.dtype.kind in "fV"  # ("V": ml_dtypes' bfloat16)
 
     def is_complex(self) -> bool:
         return False
@@ -273,7 +278,7 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
             raise RuntimeError(
                 "Boolean value of Tensor with more than one value is ambiguous"
             )
-        return bool(self._data.reshape(()).item())
+        return bool(backend.item(self._data))
 
     def __float__(self) -> float:
         return float(self._scalar())
@@ -284,7 +289,7 @@ class Tensor(TensorBase, ElementwiseMethods, ReduceMethods, ShapeMethods, IndexM
     def _scalar(self):
         if self._data.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
-        return self._data.item()
+        return backend.item(self._data)
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iub" or self._data.size != 1:

@@ -6,6 +6,7 @@ This is the only module that imports CuPy. Everything else asks a :class:`device
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 
 import numpy as np
@@ -16,18 +17,27 @@ import numpy as np
 warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"taimatsu(\.|$)")
 
 _cupy = None  # imported on first use: CuPy costs seconds to import
+_cupyx = None
 _cupy_error: str | None = None
 
 
 def _load_cupy():
-    global _cupy, _cupy_error
+    """CuPy (and cupyx), or None with the reason kept. With ``TAIMATSU_CUPY_DOUBLE=1`` (tests
+    only) the strict test double stands in for both, and only then: never as a fallback."""
+    global _cupy, _cupyx, _cupy_error
     if _cupy is None and _cupy_error is None:
         try:
-            import cupy
+            if os.environ.get("TAIMATSU_CUPY_DOUBLE") == "1":
+                from .testing import cupy_double
 
+                cupy, cupyx = cupy_double.load()
+            else:
+                import cupy
+                import cupyx
+                import cupyx.scipy.special
             if cupy.cuda.runtime.getDeviceCount() < 1:
                 raise RuntimeError("CuPy sees no GPU")
-            _cupy = cupy
+            _cupy, _cupyx = cupy, cupyx
         except Exception as e:  # noqa: BLE001 - any failure means "no CUDA here"
             _cupy_error = f"{type(e).__name__}: {e}"
     return _cupy
@@ -121,10 +131,62 @@ def to_device(arr, src: device, dst: device):
     if src == dst:
         return arr
     if dst.type == "cpu":
+        raise_pending_checks()
         return arr.get()
     cp = dst.xp
     with cp.cuda.Device(dst.index):
         return cp.asarray(arr)
+
+
+# Deferred device-side checks: (0-d bool device array, exception factory), oldest first.
+_PENDING_CHECKS: list = []
+# CUDA_LAUNCH_BLOCKING=1 makes PyTorch's device-side asserts fail at the call; here too.
+LAUNCH_BLOCKING = os.environ.get("CUDA_LAUNCH_BLOCKING") == "1"
+
+
+def device_assert(bad, error) -> None:
+    """Raise ``error()`` if ``bad`` (a 0-d bool array) holds. On the CPU at once. On CUDA the
+    flag stays on the device and is read at the next synchronisation with the host (``.cpu()``,
+    ``.numpy()``, ``.tolist()``, ``cuda.synchronize()``), as PyTorch's device-side asserts are
+    raised asynchronously: reading it now would stall the GPU on every call. Until then the op
+    computes on (CuPy wraps out-of-range indices around). With ``CUDA_LAUNCH_BLOCKING=1`` (read
+    at import, or :data:`LAUNCH_BLOCKING`) CUDA checks too raise at once."""
+    if bad.__class__ in _HOST_FLAGS or LAUNCH_BLOCKING:
+        if bad:
+            raise error()
+        return
+    _PENDING_CHECKS.append((bad, error))
+    if len(_PENDING_CHECKS) >= 1024:  # a loop that never syncs: bound what is kept
+        raise_pending_checks()
+
+
+_HOST_FLAGS = frozenset((bool, np.bool_, np.ndarray))
+
+
+def raise_pending_checks() -> None:
+    """Raise the first failed deferred check (one device-to-host copy for all of them)."""
+    if _PENDING_CHECKS:
+        pending = _PENDING_CHECKS.copy()
+        _PENDING_CHECKS.clear()
+        flags = _cupy.stack([bad for bad, _ in pending]).get()
+        for (_, error), bad in zip(pending, flags):
+            if bad:
+                raise error()
+
+
+def known_all(arr) -> bool:
+    """True when every element of ``arr`` is known to be true without a sync: on the CPU by
+    looking; on CUDA never (callers take their general path rather than stall the GPU)."""
+    return bool(arr.all()) if arr.__class__ is np.ndarray else False
+
+
+def check_range(arr, low: int, high: int, error) -> None:
+    """Raise ``error(v)`` (with :func:`device_assert`'s timing) for ``v`` an element of ``arr``
+    outside ``[low, high)``: the largest if one is too large, else the smallest."""
+    if arr.size == 0:
+        return
+    lo, hi = arr.min(), arr.max()
+    device_assert((lo < low) | (hi >= high), lambda: error(int(hi) if hi >= high else int(lo)))
 
 
 def device_of_array(arr) -> device:
@@ -144,9 +206,46 @@ def is_array(obj) -> bool:
     return _cupy is not None and isinstance(obj, _cupy.ndarray)
 
 
+def refuses_writes(arr) -> bool:
+    """True when a write into ``arr`` must be refused: PyTorch's "more than one element of the
+    written-to tensor refers to a single memory location", which it decides by a zero stride over
+    a dim of size > 1 (``e = x.expand(3, 4)``: ``e += 1`` and ``e[:, 0] = 1`` are refused,
+    ``e[0] = 1`` writes ``x``). Read-only NumPy arrays are refused too."""
+    if arr.__class__ is np.ndarray:
+        if not arr.flags.writeable:
+            return True
+        if arr.base is None:  # an owner: never strided over itself (the hot case)
+            return False
+    return arr.size > 1 and 0 in arr.strides and any(
+        st == 0 and n > 1 for n, st in zip(arr.shape, arr.strides))
+
+
+def broadcast_view(arr, shape):
+    """``xp.broadcast_to(arr, shape)``, writable (when ``arr`` is) as CuPy's is. NumPy marks the
+    whole view read-only, which would refuse writes PyTorch allows through its sub-views
+    (``e[0] = 1``); :func:`refuses_writes` refuses the others on both backends."""
+    if arr.__class__ is not np.ndarray:
+        return _cupy.broadcast_to(arr, shape)
+    out = np.broadcast_to(arr, shape)
+    if arr.flags.writeable:
+        out.flags.writeable = True
+    return out
+
+
 def to_numpy(arr):
     """A NumPy array for ``arr`` from either backend (a copy for CuPy, the array itself for NumPy)."""
-    return arr if isinstance(arr, np.ndarray) else arr.get()
+    if isinstance(arr, np.ndarray):
+        return arr
+    raise_pending_checks()
+    return arr.get()
+
+
+def item(arr):
+    """The one element of ``arr`` as a Python scalar (a host sync for CuPy: deferred device
+    checks are raised first, as at any other sync point)."""
+    if not isinstance(arr, np.ndarray):
+        raise_pending_checks()
+    return arr.item()
 
 
 def memory_owner(arr):
@@ -163,18 +262,14 @@ def scatter_add(xp, target, index, values):
     if xp is np:
         np.add.at(target, index, values)
     else:
-        import cupyx
-
-        cupyx.scatter_add(target, index, values)
+        _cupyx.scatter_add(target, index, values)
 
 
 def erf(xp, x):
     """The error function (NumPy has none; SciPy is optional, so use math.erf vectorised)."""
     if xp is np:
         return _np_erf(x)
-    import cupyx.scipy.special
-
-    return cupyx.scipy.special.erf(x)
+    return _cupyx.scipy.special.erf(x)
 
 
 def _np_erf(x):
@@ -197,6 +292,14 @@ def reshape_view(arr, shape):
     except AttributeError as e:
         raise ValueError(str(e)) from None
     return out
+
+
+def permutation(xp, rng, n: int):
+    """A random permutation of ``range(n)`` from ``rng`` (CuPy's Generator has no
+    ``permutation``: the order of uniform draws is one)."""
+    if xp is np:
+        return rng.permutation(n)
+    return xp.argsort(rng.random(n))
 
 
 class OutOfMemoryError(RuntimeError):
@@ -282,6 +385,21 @@ def storage_offset(arr) -> int:
 # The helpers below serve taimatsu.cuda and taimatsu.Tensor.pin_memory. Callers check
 # cuda_is_available() first; each helper then talks to CuPy's runtime API directly.
 
+def cuda_rng_state(rng) -> np.ndarray:
+    """A host copy (uint8) of the state of a CuPy generator. NOTE: CuPy keeps the cuRAND
+    states in a device array, ``bit_generator._state``: private, but the only handle it gives."""
+    return rng.bit_generator._state.get().view(np.uint8)
+
+
+def cuda_set_rng_state(rng, state: np.ndarray) -> None:
+    """Restore a state from :func:`cuda_rng_state` (checked before anything changes)."""
+    dst = rng.bit_generator._state
+    if state.dtype != np.uint8 or state.shape != (dst.nbytes,):
+        raise RuntimeError(f"RNG state is wrong size: expected {dst.nbytes} bytes of uint8, "
+                           f"got shape {list(state.shape)} of {state.dtype}")
+    dst.set(state.view(dst.dtype))
+
+
 def cuda_current_device() -> int:
     return _cupy.cuda.runtime.getDevice()
 
@@ -304,6 +422,7 @@ def cuda_device_properties(index: int) -> dict:
 
 def cuda_synchronize(index: int) -> None:
     _cupy.cuda.Device(index).synchronize()
+    raise_pending_checks()
 
 
 def cuda_mem_get_info(index: int) -> tuple[int, int]:
@@ -328,9 +447,7 @@ def cuda_peak_bytes(index: int, reset: bool = False) -> tuple[int, int]:
     NOTE: CuPy's memory hooks are per thread: allocations made by other threads are missed."""
     global _peak_hook
     if _peak_hook is None:
-        from cupy.cuda.memory_hook import MemoryHook
-
-        class PeakHook(MemoryHook):
+        class PeakHook(_cupy.cuda.memory_hook.MemoryHook):
             name = "TaimatsuPeakHook"
 
             def __init__(self):
@@ -385,9 +502,7 @@ def cuda_null_stream():
 
 def pin_array(arr: np.ndarray) -> np.ndarray:
     """A copy of ``arr`` in page-locked host memory (fast, asynchronous copies to the GPU)."""
-    import cupyx
-
-    out = cupyx.empty_pinned(arr.shape, arr.dtype)
+    out = _cupyx.empty_pinned(arr.shape, arr.dtype)
     out[...] = arr
     return out
 

@@ -10,6 +10,8 @@ import numpy as np
 
 from . import backend
 from . import dtypes as _dt
+from ._layouts import check_storage, laid_out
+from ._out import out_variant
 from ._tensor_base import TensorBase, make
 from .autograd.function import (
     Function,
@@ -62,7 +64,7 @@ def _device(device):
 def _finish(arr, device, requires_grad):
     t = make(arr, device)
     if requires_grad:
-        if arr.dtype.kind not in "fc":
+        if arr.dtype.kind not in "fcV":
             raise RuntimeError("Only Tensors of floating point and complex dtype can require "
                                "gradients")
         t._requires_grad = True
@@ -172,6 +174,7 @@ def _to_array(data, dtype):
 @backend.allocating
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (nested lists, scalars, NumPy arrays, tensors)."""
+    check_storage("tensor", pin_memory=pin_memory)
     dt = None if dtype is None else _dt.to_dtype(dtype)
     if isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, like an array
         data = np.asarray(data)
@@ -206,7 +209,19 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype, device=device)
 
 
-asarray = as_tensor
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
+    """``obj`` as a tensor: shared where dtype and device allow (``copy=None``), always copied
+    (``copy=True``), or shared or refused (``copy=False``)."""
+    t = as_tensor(obj, dtype, device)
+    shared = t is obj or t._data is obj
+    if copy and shared:
+        t = make(t._data.copy(), t.device)
+    elif copy is False and not shared:
+        raise ValueError("asarray(): copy=False was given, but obj cannot be shared without a "
+                         "copy (it is not a tensor or array of the requested dtype and device)")
+    if requires_grad:
+        t = (t.detach() if t is obj else t).requires_grad_(True)
+    return t
 
 
 def from_numpy(ndarray) -> TensorBase:
@@ -236,15 +251,25 @@ def _warn_once(message: str) -> None:
         warnings.warn(message, UserWarning, stacklevel=3)
 
 
-def from_dlpack(ext):
-    """A tensor sharing memory with any object that implements the DLPack protocol."""
-    if isinstance(ext, TensorBase):
-        return ext
-    dev_type, dev_id = ext.__dlpack_device__()
-    if int(dev_type) == 1:  # kDLCPU
-        return make(np.from_dlpack(ext), backend.CPU)
-    dev = backend.device("cuda", dev_id)
-    return make(dev.xp.from_dlpack(ext), dev)
+def from_dlpack(ext_tensor, *, device=None, copy=None):
+    """A tensor sharing memory with any object that implements the DLPack protocol.
+
+    ``device`` moves it (a copy), ``copy=True`` always copies, ``copy=False`` refuses a move."""
+    if isinstance(ext_tensor, TensorBase):
+        t = ext_tensor
+    else:
+        dev_type, dev_id = ext_tensor.__dlpack_device__()
+        if int(dev_type) == 1:  # kDLCPU
+            t = make(np.from_dlpack(ext_tensor), backend.CPU)
+        else:
+            dev = backend.device("cuda", dev_id)
+            t = make(dev.xp.from_dlpack(ext_tensor), dev)
+    if device is not None and _device(device) != t.device:
+        if copy is False:
+            raise ValueError(f"from_dlpack(): copy=False, but the tensor is on {t.device} and "
+                             f"device={_device(device)} needs a copy")
+        return t.to(_device(device))
+    return make(t._data.copy(), t.device) if copy else t
 
 
 def _size(size, name="tensor"):
@@ -270,78 +295,110 @@ def _float_dtype(dtype):
     return _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
 
 
+# out= on a factory: dtype and device default to out's, and out is resized silently (PyTorch).
+_factory_out = out_variant(dtype="out", factory=True, resize_warning=None)
+
+
+def _arange_resized(old: tuple, new: tuple) -> str | None:
+    """arange's own warning for resizing ``out`` (PyTorch keeps an out with as many elements)."""
+    if math.prod(old) == math.prod(new):
+        return None
+    return (f"The number of elements in the out tensor of shape {list(old)} is {math.prod(old)} "
+            f"which does not match the computed number of elements {math.prod(new)}. Note that "
+            "this may occur as a result of rounding error. The out tensor will be resized to a "
+            f"tensor of shape ({math.prod(new)},).")
+
+
+@_factory_out
 @backend.allocating
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+def zeros(*size, dtype=None, device=None, requires_grad=False, layout=None,
           pin_memory=False):
+    check_storage("zeros", layout, pin_memory)
     dev = _device(device)
     return _finish(dev.xp.zeros(_size(size, "zeros"), _float_dtype(dtype).np), dev, requires_grad)
 
 
+@_factory_out
 @backend.allocating
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+def ones(*size, dtype=None, device=None, requires_grad=False, layout=None,
          pin_memory=False):
+    check_storage("ones", layout, pin_memory)
     dev = _device(device)
     return _finish(dev.xp.ones(_size(size, "ones"), _float_dtype(dtype).np), dev, requires_grad)
 
 
+@_factory_out
 @backend.allocating
-def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None,
+def empty(*size, dtype=None, device=None, requires_grad=False, layout=None,
           pin_memory=False, memory_format=None):
+    check_storage("empty", layout, pin_memory, memory_format)
     dev = _device(device)
-    return _finish(dev.xp.empty(_size(size, "empty"), _float_dtype(dtype).np), dev, requires_grad)
+    arr = dev.xp.empty(_size(size, "empty"), _float_dtype(dtype).np)
+    return _finish(laid_out(dev.xp, arr, memory_format), dev, requires_grad)
 
 
+@_factory_out
 @backend.allocating
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None,
+         pin_memory=False):
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from the value)."""
+    check_storage("full", layout, pin_memory)
     dt = _dt.scalar_dtype(fill_value) if dtype is None else _dt.to_dtype(dtype)
     dev = _device(device)
     return _finish(dev.xp.full(_size((size,), "full"), checked_fill_value(fill_value, dt), dt.np),
                    dev, requires_grad)
 
 
-def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False):
     return full((), s, dtype=dtype or _dt.get_default_dtype(), device=device,
-                requires_grad=requires_grad)
+                requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)
 
 
-def _like(input, dtype, device):
-    return (input.dtype if dtype is None else _dt.to_dtype(dtype),
-            input.device if device is None else _device(device))
+def _like(op, input, dtype, device, layout=None, pin_memory=False, memory_format=None):
+    """(dtype, device, lay) of a ``*_like``: ``lay(arr)`` gives the new array the memory format
+    asked for (by default, ``input``'s stride order)."""
+    check_storage(op, layout, pin_memory, memory_format)
+    dev = input.device if device is None else _device(device)
+    like = input._data if dev == input.device else None
+    return (input.dtype if dtype is None else _dt.to_dtype(dtype), dev,
+            lambda arr: laid_out(dev.xp, arr, memory_format, like))
 
 
 @backend.allocating
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
-               layout=None):
-    dt, dev = _like(input, dtype, device)
-    return _finish(dev.xp.zeros(input._data.shape, dt.np), dev, requires_grad)
+               layout=None, pin_memory=False):
+    dt, dev, lay = _like("zeros_like", input, dtype, device, layout, pin_memory, memory_format)
+    return _finish(lay(dev.xp.zeros(input._data.shape, dt.np)), dev, requires_grad)
 
 
 @backend.allocating
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
-              layout=None):
-    dt, dev = _like(input, dtype, device)
-    return _finish(dev.xp.ones(input._data.shape, dt.np), dev, requires_grad)
+              layout=None, pin_memory=False):
+    dt, dev, lay = _like("ones_like", input, dtype, device, layout, pin_memory, memory_format)
+    return _finish(lay(dev.xp.ones(input._data.shape, dt.np)), dev, requires_grad)
 
 
 @backend.allocating
 def empty_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
-               layout=None):
-    dt, dev = _like(input, dtype, device)
-    return _finish(dev.xp.empty(input._data.shape, dt.np), dev, requires_grad)
+               layout=None, pin_memory=False):
+    dt, dev, lay = _like("empty_like", input, dtype, device, layout, pin_memory, memory_format)
+    return _finish(lay(dev.xp.empty(input._data.shape, dt.np)), dev, requires_grad)
 
 
 @backend.allocating
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,
-              memory_format=None, layout=None):
-    dt, dev = _like(input, dtype, device)
-    return _finish(dev.xp.full(input._data.shape, fill_value, dt.np), dev, requires_grad)
+              memory_format=None, layout=None, pin_memory=False):
+    dt, dev, lay = _like("full_like", input, dtype, device, layout, pin_memory, memory_format)
+    return _finish(lay(dev.xp.full(input._data.shape, fill_value, dt.np)), dev, requires_grad)
 
 
+@out_variant(dtype="out", factory=True, resize_warning=_arange_resized)
 @backend.allocating
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None,
-           layout=None):
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False,
+           layout=None, pin_memory=False):
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 unless any is a float."""
+    check_storage("arange", layout, pin_memory)
     if end is None:
         start, end = 0, start
     vals = [v.item() if isinstance(v, TensorBase) else v for v in (start, end, step)]
@@ -368,45 +425,57 @@ def _check_steps(steps) -> None:
         raise RuntimeError("number of steps must be non-negative")
 
 
+@_factory_out
 @backend.allocating
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False, out=None,
-             layout=None):
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
+             layout=None, pin_memory=False):
+    check_storage("linspace", layout, pin_memory)
     _check_steps(steps)
     dev = _device(device)
     arr = dev.xp.linspace(float(start), float(end), int(steps), dtype=np.float64)
     return _finish(arr.astype(_float_dtype(dtype).np), dev, requires_grad)
 
 
+@_factory_out
 @backend.allocating
-def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False,
+             layout=None, pin_memory=False):
+    check_storage("logspace", layout, pin_memory)
     _check_steps(steps)
     dev = _device(device)
     arr = dev.xp.logspace(float(start), float(end), int(steps), base=base, dtype=np.float64)
     return _finish(arr.astype(_float_dtype(dtype).np), dev, requires_grad)
 
 
+@_factory_out
 @backend.allocating
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, layout=None,
+        pin_memory=False):
+    check_storage("eye", layout, pin_memory)
     dev = _device(device)
     return _finish(dev.xp.eye(n, n if m is None else m, dtype=_float_dtype(dtype).np), dev,
                    requires_grad)
 
 
 # ------------------------------------------------------------------------------- random
+@_factory_out
 @backend.allocating
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None,
-          layout=None):
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False,
+          layout=None, pin_memory=False):
     """Standard normal samples."""
+    check_storage("randn", layout, pin_memory)
     dev = _device(device)
     dt = _float_dtype(dtype)
     arr = generator_for(dev, generator).rng.standard_normal(_size(size, "randn"), dtype=_rng_dtype(dt, "normal_kernel_cpu"))
     return _finish(arr.astype(dt.np, copy=False), dev, requires_grad)
 
 
+@_factory_out
 @backend.allocating
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None,
-         layout=None):
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False,
+         layout=None, pin_memory=False):
     """Uniform samples on [0, 1)."""
+    check_storage("rand", layout, pin_memory)
     dev = _device(device)
     dt = _float_dtype(dtype)
     arr = generator_for(dev, generator).rng.random(_size(size, "rand"), dtype=_rng_dtype(dt, "check_uniform_bounds"))
@@ -430,13 +499,16 @@ def checked_fill_value(value, dt):
         return value
     if _overflows(v, dt.np):
         raise RuntimeError(f"value cannot be converted to type {dt.np.name}_t without overflow")
-    return v.astype(np.int64 if v.dtype.kind == "f" else v.dtype).astype(dt.np)
+    # (a NumPy scalar, not a 0-d array: CuPy takes scalars as kernel arguments, not arrays)
+    return v.astype(np.int64 if v.dtype.kind == "f" else v.dtype).astype(dt.np)[()]
 
 
+@_factory_out
 @backend.allocating
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False, out=None, layout=None):
+            requires_grad=False, layout=None, pin_memory=False):
     """Integers uniform on [low, high) (``randint(high, size)`` also works)."""
+    check_storage("randint", layout, pin_memory)
     if size is None:
         low, high, size = 0, low, high
     elif high is None:
@@ -452,18 +524,22 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
     return _finish(arr.astype(dt.np), dev, requires_grad)
 
 
+@_factory_out
 @backend.allocating
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False, out=None,
-             layout=None):
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False,
+             layout=None, pin_memory=False):
+    check_storage("randperm", layout, pin_memory)
     dev = _device(device)
     dt = _dt.int64 if dtype is None else _dt.to_dtype(dtype)
-    return _finish(generator_for(dev, generator).rng.permutation(n).astype(dt.np), dev,
-                   requires_grad)
+    perm = backend.permutation(dev.xp, generator_for(dev, generator).rng, n)
+    return _finish(perm.astype(dt.np), dev, requires_grad)
 
 
+@_factory_out
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
-           requires_grad=False, out=None):
+           requires_grad=False, layout=None, pin_memory=False):
     """Normal samples with ``mean``/``std`` given as floats (with ``size``) or tensors."""
+    check_storage("normal", layout, pin_memory)
     if isinstance(mean, TensorBase) or isinstance(std, TensorBase):
         like = mean if isinstance(mean, TensorBase) else std
         shape = np.broadcast_shapes(np.shape(getattr(mean, "_data", mean)),
@@ -480,19 +556,25 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     return t
 
 
-def randn_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    dt, dev = _like(input, dtype, device)
-    return randn(*input._data.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False,
+               memory_format=None, layout=None, pin_memory=False):
+    dt, dev, lay = _like("randn_like", input, dtype, device, layout, pin_memory, memory_format)
+    t = randn(*input._data.shape, generator=generator, dtype=dt, device=dev)
+    return _finish(lay(t._data), dev, requires_grad)
 
 
-def rand_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    dt, dev = _like(input, dtype, device)
-    return rand(*input._data.shape, dtype=dt, device=dev, requires_grad=requires_grad)
+def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False,
+              memory_format=None, layout=None, pin_memory=False):
+    dt, dev, lay = _like("rand_like", input, dtype, device, layout, pin_memory, memory_format)
+    t = rand(*input._data.shape, generator=generator, dtype=dt, device=dev)
+    return _finish(lay(t._data), dev, requires_grad)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False):
-    dt, dev = _like(input, dtype, device)
-    return randint(low, high, input._data.shape, dtype=dt, device=dev)
+def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None,
+                 requires_grad=False, memory_format=None, layout=None, pin_memory=False):
+    dt, dev, lay = _like("randint_like", input, dtype, device, layout, pin_memory, memory_format)
+    t = randint(low, high, input._data.shape, generator=generator, dtype=dt, device=dev)
+    return _finish(lay(t._data), dev, requires_grad)
 
 
 def _check_positive(op, name, value) -> None:
@@ -500,13 +582,15 @@ def _check_positive(op, name, value) -> None:
         raise RuntimeError(f"{op} expects {name} > 0.0, but found {name}={value:g}")
 
 
-def bernoulli(input, p=None, *, generator=None, out=None):
+@out_variant(dtype="any", resize_warning=None)
+def bernoulli(input, p=None, *, generator=None):
     """0/1 draws (in ``input``'s dtype) with probabilities ``input``, or the number ``p``."""
     t = empty(*input._data.shape, dtype=input.dtype, device=input.device)
     return t.bernoulli_(input if p is None else p, generator=generator)
 
 
-def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+@out_variant(dtype="exact", resize_warning=None)
+def multinomial(input, num_samples, replacement=False, *, generator=None):
     """Indices drawn from the categories of each row of ``input`` (unnormalised weights).
 
     Without replacement the draw is the Gumbel top-k trick: the indices of the ``num_samples``
@@ -649,25 +733,31 @@ class CreationMethods:
                                         np.iinfo(self._data.dtype).max)
         return _draw_(self, lambda rng, s: rng.integers(from_, hi, s), generator)
 
-    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layout=None,
+                   pin_memory=False):
+        check_storage("new_tensor", layout)
         return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
-                      requires_grad=requires_grad)
+                      requires_grad=requires_grad, pin_memory=pin_memory)
 
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False):
         return zeros(*size, dtype=dtype or self.dtype, device=device or self.device,
-                     requires_grad=requires_grad)
+                     requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)
 
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                 pin_memory=False):
         return ones(*size, dtype=dtype or self.dtype, device=device or self.device,
-                    requires_grad=requires_grad)
+                    requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)
 
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False, layout=None,
+                  pin_memory=False):
         return empty(*size, dtype=dtype or self.dtype, device=device or self.device,
-                     requires_grad=requires_grad)
+                     requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)
 
-    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False,
+                 layout=None, pin_memory=False):
         return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
-                    requires_grad=requires_grad)
+                    requires_grad=requires_grad, layout=layout, pin_memory=pin_memory)
 
 
 # ------------------------------------------------------------------ legacy typed constructors

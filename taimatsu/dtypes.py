@@ -36,9 +36,25 @@ class dtype:
         return self
 
 
+class _BFloat16(dtype):
+    """``bfloat16``, whose NumPy dtype comes from the optional ``ml_dtypes`` package: it is
+    imported on first use (``.np``), so ``import taimatsu`` neither needs nor pays for it."""
+
+    __slots__ = ()
+
+    def __init__(self):
+        self.name, self.itemsize, self._category = "bfloat16", 2, _FLOAT
+        self.is_floating_point = self.is_signed = True
+
+    @property
+    def np(self):
+        return _ml_dtypes().bfloat16.dtype
+
+
 _BOOL, _INT, _FLOAT = 0, 1, 2
 # The category (bool < int < float) of a NumPy dtype kind: promotion and in-place casts use it.
-KIND_CATEGORY = {"b": _BOOL, "u": _INT, "i": _INT, "f": _FLOAT}
+# NOTE: ml_dtypes' bfloat16 is a NumPy user dtype of kind "V" (void); taimatsu has no other.
+KIND_CATEGORY = {"b": _BOOL, "u": _INT, "i": _INT, "f": _FLOAT, "V": _FLOAT}
 
 bool_ = dtype("bool", np.bool_, _BOOL)
 uint8 = dtype("uint8", np.uint8, _INT)
@@ -52,7 +68,31 @@ float64 = dtype("float64", np.float64, _FLOAT)
 
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
 _FROM_NP = {d.np: d for d in ALL}
-_FROM_NAME = {d.name: d for d in ALL}
+bfloat16 = _BFloat16()
+_FROM_NAME = {d.name: d for d in (*ALL, bfloat16)}
+_ml = None  # the ml_dtypes module once loaded
+
+
+def _ml_dtypes():
+    """ml_dtypes, imported once; registers bfloat16's NumPy dtype so arrays map back to it."""
+    global _ml
+    if _ml is None:
+        try:
+            import ml_dtypes
+        except ImportError:
+            raise ModuleNotFoundError(
+                "taimatsu.bfloat16 needs the ml_dtypes package (NumPy has no bfloat16): "
+                "pip install 'taimatsu[bf16]'") from None
+        _FROM_NP[np.dtype(ml_dtypes.bfloat16)] = bfloat16
+        _ml = ml_dtypes
+    return _ml
+
+
+def keep_dtype(out, like):
+    """The array ``out`` in the dtype of the array ``like``. NumPy's matmul of ml_dtypes
+    bfloat16 arrays accumulates and returns float32; PyTorch accumulates in float32 too, then
+    rounds to bfloat16: product kernels pass their result through this."""
+    return out if out.dtype == like.dtype else out.astype(like.dtype)
 
 
 def _by_name(name: str) -> dtype:
@@ -63,11 +103,15 @@ def from_numpy_dtype(np_dtype) -> dtype:
     """The taimatsu dtype for a NumPy dtype; raises TypeError for unsupported ones."""
     d = _FROM_NP.get(np_dtype)
     if d is None:
-        d = _FROM_NP.get(np.dtype(np_dtype))
+        np_dtype = np.dtype(np_dtype)
+        if np_dtype.name == "bfloat16" and np_dtype.kind == "V":  # an array made with ml_dtypes
+            _ml_dtypes()
+        d = _FROM_NP.get(np_dtype)
         if d is None:
             raise TypeError(
-                f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only supported types "
-                "are: float64, float32, float16, int64, int32, int16, int8, uint8, and bool."
+                f"can't convert np.ndarray of type {np_dtype}. The only supported types "
+                "are: float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, and "
+                "bool."
             )
     return d
 
@@ -105,15 +149,18 @@ def to_dtype(d) -> dtype:
 _PYTHON_TYPES = {float: float64, int: int64, bool: bool_}
 
 
-def promote_types(a: dtype, b: dtype) -> dtype:
+def promote_types(type1: dtype, type2: dtype) -> dtype:
     """PyTorch's promotion of two dtypes: any float beats any integer; otherwise the wider one."""
+    a, b = type1, type2
     if a is b:
         return a
     ca, cb = a._category, b._category
     if ca == _FLOAT or cb == _FLOAT:
         if ca != cb:
             return a if ca == _FLOAT else b
-        return a if a.itemsize >= b.itemsize else b
+        if a.itemsize == b.itemsize:  # float16 with bfloat16: neither holds the other
+            return float32
+        return a if a.itemsize > b.itemsize else b
     return _FROM_NP[np.promote_types(a.np, b.np)]
 
 
@@ -171,7 +218,8 @@ def _scalar_category_dtype(value) -> dtype:
 
 
 _LEGACY = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-           "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+           "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+           "bfloat16": "BFloat16"}
 
 
 def legacy_name(np_dtype) -> str:
@@ -181,7 +229,7 @@ def legacy_name(np_dtype) -> str:
 
 _C_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
            "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-           "bool": "bool"}
+           "bool": "bool", "bfloat16": "c10::BFloat16"}
 
 
 def c_type_name(np_dtype) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
+from ._tensor_base import TensorBase, make
 
 
 class Generator:
@@ -42,13 +43,20 @@ class Generator:
         return self._rng
 
     def get_state(self):
-        return self.rng.bit_generator.state if self.device.type == "cpu" else self._seed
+        """The state: NumPy's state dict on the CPU; on CUDA a uint8 CPU tensor holding the
+        device generator's whole state (as PyTorch's ByteTensor), not just its seed."""
+        if self.device.type == "cpu":
+            return self.rng.bit_generator.state
+        return make(backend.cuda_rng_state(self.rng), backend.CPU)
 
     def set_state(self, state) -> None:
         if self.device.type == "cpu":
             self.rng.bit_generator.state = state
         else:
-            self.manual_seed(state)
+            if not isinstance(state, TensorBase) or state._device.type != "cpu":
+                raise TypeError("expected a CPU torch.ByteTensor from get_rng_state, got "
+                                f"{type(state).__name__}")
+            backend.cuda_set_rng_state(self.rng, state._data)
 
 
 default_generator = Generator("cpu")
@@ -88,5 +96,5 @@ def get_rng_state():
     return default_generator.get_state()
 
 
-def set_rng_state(state) -> None:
-    default_generator.set_state(state)
+def set_rng_state(new_state) -> None:
+    default_generator.set_state(new_state)

@@ -65,13 +65,14 @@ _STORAGE_DTYPES = {
     "FloatStorage": _dt.float32, "DoubleStorage": _dt.float64, "HalfStorage": _dt.float16,
     "LongStorage": _dt.int64, "IntStorage": _dt.int32, "ShortStorage": _dt.int16,
     "CharStorage": _dt.int8, "ByteStorage": _dt.uint8, "BoolStorage": _dt.bool_,
+    "BFloat16Storage": _dt.bfloat16,
 }
 _STORAGE_NAMES = {d.name: name for name, d in _STORAGE_DTYPES.items()}
 # PyTorch dtypes taimatsu cannot hold: named in the error instead of "not allowed".
-_UNSUPPORTED_DTYPES = ("bfloat16", "complex32", "complex64", "complex128", "cfloat", "cdouble",
-                       "chalf", "uint16", "uint32", "uint64", "float8_e4m3fn", "float8_e5m2",
-                       "qint8", "quint8", "qint32", "BFloat16", "ComplexFloat", "ComplexDouble",
-                       "QInt8", "QUInt8", "QInt32")
+_UNSUPPORTED_DTYPES = ("complex32", "complex64", "complex128", "cfloat", "cdouble", "chalf",
+                       "uint16", "uint32", "uint64", "float8_e4m3fn", "float8_e5m2", "qint8",
+                       "quint8", "qint32", "ComplexFloat", "ComplexDouble", "QInt8", "QUInt8",
+                       "QInt32")
 
 
 # ----------------------------------------------------------------------------------- saving
@@ -129,6 +130,7 @@ class _Pickler(pickle._Pickler):
         self.save(_Global("torch", obj.name))
 
     dispatch[_dt.dtype] = save_dtype
+    dispatch[type(_dt.bfloat16)] = save_dtype  # (its own class: its NumPy dtype loads lazily)
 
     def persistent_id(self, obj):
         if isinstance(obj, _StorageRef):
@@ -215,7 +217,7 @@ def _aligned_extra(zf_pos: int, name: str, nbytes: int) -> bytes:
     return b"FB" + pad.to_bytes(2, "little") + b"\0" * pad  # "FB": the id PyTorch uses
 
 
-def _write_archive(obj, f, prefix: str, protocol: int) -> None:
+def _write_archive(obj, f, prefix: str, protocol: int, byteorder: bool) -> None:
     data = io.BytesIO()
     pickler = _Pickler(data, protocol)
     pickler.dump(obj)
@@ -233,7 +235,8 @@ def _write_archive(obj, f, prefix: str, protocol: int) -> None:
         record("data.pkl", data.getvalue())
         record(".format_version", b"1")
         record(".storage_alignment", str(_ALIGNMENT).encode())
-        record("byteorder", sys.byteorder.encode())
+        if byteorder:  # (without the record, readers assume little-endian, as PyTorch's)
+            record("byteorder", sys.byteorder.encode())
         for ref in pickler.storages.values():
             host = backend.to_numpy(ref.array)
             record(f"data/{ref.key}", host.reshape(-1).view(np.uint8))
@@ -241,7 +244,17 @@ def _write_archive(obj, f, prefix: str, protocol: int) -> None:
         record(".data/serialization_id", str(secrets.randbits(128)).zfill(40).encode())
 
 
-def save(obj, f, pickle_protocol: int = DEFAULT_PROTOCOL) -> None:
+def _check_pickle_module(op: str, pickle_module) -> None:
+    """Only the standard ``pickle`` can read and write the format's persistent storages."""
+    if pickle_module is not pickle:
+        raise NotImplementedError(f"taimatsu.{op}() uses the standard pickle module; "
+                                  f"pickle_module={getattr(pickle_module, '__name__', pickle_module)}"
+                                  " is not supported")
+
+
+def save(obj, f, pickle_module=pickle, pickle_protocol: int = DEFAULT_PROTOCOL,
+         _use_new_zipfile_serialization: bool = True,
+         _disable_byteorder_record: bool = False) -> None:
     """Save ``obj`` (tensors, state dicts, containers) to ``f`` in PyTorch's zip format.
 
     ``f`` is a path (``str`` / ``os.PathLike``) or a binary file object. Saving to a path is
@@ -252,6 +265,10 @@ def save(obj, f, pickle_protocol: int = DEFAULT_PROTOCOL) -> None:
 
         >>> taimatsu.save(model.state_dict(), "model.pt")   # torch.load can read it too
     """
+    _check_pickle_module("save", pickle_module)
+    if not _use_new_zipfile_serialization:
+        raise NotImplementedError("taimatsu.save() writes PyTorch's zip format only; the legacy "
+                                  "format (_use_new_zipfile_serialization=False) is not supported")
     if not isinstance(pickle_protocol, int) or not 2 <= pickle_protocol <= pickle.HIGHEST_PROTOCOL:
         raise ValueError(f"pickle_protocol must be an int in [2, {pickle.HIGHEST_PROTOCOL}], "
                          f"got {pickle_protocol!r}")
@@ -259,11 +276,12 @@ def save(obj, f, pickle_protocol: int = DEFAULT_PROTOCOL) -> None:
         if not hasattr(f, "write"):
             raise AttributeError(f"expected 'f' to be string, path, or a file-like object with a "
                                  f"'write' attribute, got {type(f).__name__}")
-        _write_archive(obj, f, "archive", pickle_protocol)
+        _write_archive(obj, f, "archive", pickle_protocol, not _disable_byteorder_record)
         return
     path = os.fspath(f)
     prefix = os.path.splitext(os.path.basename(path))[0] or "archive"
-    atomic_write(path, lambda out: _write_archive(obj, out, prefix, pickle_protocol))
+    atomic_write(path, lambda out: _write_archive(obj, out, prefix, pickle_protocol,
+                                                  not _disable_byteorder_record))
 
 
 def atomic_write(path, write) -> None:
@@ -540,7 +558,7 @@ class _Loader:
         }
         for name, st in _STORAGE_TYPES.items():
             g[f"torch.{name}"] = st
-        for d in _dt.ALL:
+        for d in (*_dt.ALL, _dt.bfloat16):
             g[f"torch.{d.name}"] = d
         for alias, name in (("float", "float32"), ("double", "float64"), ("half", "float16"),
                             ("long", "int64"), ("int", "int32"), ("short", "int16")):
@@ -570,8 +588,8 @@ class _WeightsUnpickler(pickle._Unpickler):
     dispatch = _Dispatch({k: v for k, v in pickle._Unpickler.dispatch.items()
                           if bytes([k]) not in _REFUSED_OPCODES})
 
-    def __init__(self, file, loader: _Loader, encoding: str):
-        super().__init__(file, encoding=encoding)
+    def __init__(self, file, loader: _Loader, pickle_load_args: dict):
+        super().__init__(file, **pickle_load_args)
         self.allowed = loader.globals()
         self.user = _user_globals()
         self.classes = {v for v in (*self.allowed.values(), *self.user.values())
@@ -631,8 +649,8 @@ class _WeightsUnpickler(pickle._Unpickler):
 class _FullUnpickler(pickle.Unpickler):
     """``weights_only=False``: plain pickle (unsafe), with PyTorch's names mapped to taimatsu's."""
 
-    def __init__(self, file, loader: _Loader, encoding: str):
-        super().__init__(file, encoding=encoding)
+    def __init__(self, file, loader: _Loader, pickle_load_args: dict):
+        super().__init__(file, **pickle_load_args)
         self.allowed = loader.globals()
         self.persistent_load = loader.persistent_load
 
@@ -682,8 +700,8 @@ def _check_archive(zf: zipfile.ZipFile, raw, size: int) -> str:
     return prefix
 
 
-def load(f, map_location=None, *, weights_only: bool | None = None, mmap: bool | None = None,
-         encoding: str = "utf-8"):
+def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None = None,
+         mmap: bool | None = None, **pickle_load_args):
     """Load an object saved by :func:`save` or by ``torch.save`` (PyTorch's zip format).
 
     ``map_location`` moves storages: a device or string (``"cpu"``), a dict from saved
@@ -699,8 +717,18 @@ def load(f, map_location=None, *, weights_only: bool | None = None, mmap: bool |
 
         >>> sd = taimatsu.load("model.pt", map_location="cpu")
     """
+    if pickle_module is not None:
+        if weights_only:
+            raise RuntimeError("Can not safely load weights when explicit pickle_module is "
+                               "specified")
+        _check_pickle_module("load", pickle_module)
+        weights_only = False  # (PyTorch's default when a pickle module is named)
     if weights_only is None:
         weights_only = True
+    unknown = set(pickle_load_args) - {"encoding", "errors", "fix_imports"}
+    if unknown:  # (what pickle.Unpickler takes; refused before the file is opened)
+        raise TypeError(f"load() got an unexpected keyword argument '{min(unknown)}'")
+    pickle_load_args.setdefault("encoding", "utf-8")
     opened = None
     if isinstance(f, (str, os.PathLike)):
         opened = raw = open(f, "rb")  # noqa: SIM115 - closed below
@@ -739,9 +767,9 @@ def load(f, map_location=None, *, weights_only: bool | None = None, mmap: bool |
             except (zipfile.BadZipFile, OSError, EOFError) as e:
                 raise RuntimeError(f"PytorchStreamReader failed reading data.pkl: {e}") from e
             if not weights_only:
-                return _FullUnpickler(io.BytesIO(data), loader, encoding).load()
+                return _FullUnpickler(io.BytesIO(data), loader, pickle_load_args).load()
             try:
-                return _WeightsUnpickler(io.BytesIO(data), loader, encoding).load()
+                return _WeightsUnpickler(io.BytesIO(data), loader, pickle_load_args).load()
             except (pickle.UnpicklingError, RuntimeError):
                 raise
             except Exception as e:  # any failure of a hostile pickle is "malformed"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import taimatsu
-from tests.helpers import to_np
+from tests.helpers import to_np, torch
 
 
 def test_metadata(device):
@@ -151,3 +151,16 @@ def test_floating_point_warnings_silent_in_ops_only():
                          capture_output=True, text=True, timeout=60, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "user warns"
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
+@pytest.mark.parametrize("fmt", ["contiguous_format", "channels_last", "channels_last_3d",
+                                 "preserve_format"])
+@pytest.mark.parametrize("make", [lambda T: T.ones(2, 3), lambda T: T.ones(3, 4).t(),
+                                  lambda T: T.ones(2, 3, 4, 5),
+                                  lambda T: T.ones(2, 3, 4, 5).permute(0, 2, 3, 1).contiguous()
+                                  .permute(0, 3, 1, 2),
+                                  lambda T: T.ones(2, 3, 4, 5, 6)])
+def test_is_contiguous_in_a_memory_format_as_torch(make, fmt):
+    ours = make(taimatsu).is_contiguous(memory_format=getattr(taimatsu, fmt))
+    assert ours == make(torch).is_contiguous(memory_format=getattr(torch, fmt))

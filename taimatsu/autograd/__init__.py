@@ -50,7 +50,7 @@ def _make_grads(outputs, grad_outputs):
         if g is None:
             if out._requires_grad and out._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if out._requires_grad and out._data.dtype.kind != "f":
+            if out._requires_grad and out._data.dtype.kind not in "fV":  # (V: bfloat16)
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs "
                                    f"but got {out.dtype}")
             g = out._wrap(out.xp.ones(out._data.shape, out._data.dtype))  # (ones_like: slower)
@@ -61,6 +61,9 @@ def _make_grads(outputs, grad_outputs):
                 f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] has "
                 f"a shape of {out.shape}."
             )
+        elif g._device != out._device:
+            raise RuntimeError(f"invalid gradient at index {i} - expected device {out._device} "
+                               f"but got {g._device}")
         grads.append(g)
     return grads
 

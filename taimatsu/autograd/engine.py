@@ -10,7 +10,7 @@ from heapq import heappop, heappush
 
 from .. import _tensor_base
 from .._tensor_base import TensorBase, make
-from ..backend import memory_owner
+from ..backend import memory_owner, refuses_writes
 from ..dtypes import from_numpy_dtype
 from . import grad_mode
 from .function import Function, _type_str
@@ -380,8 +380,8 @@ def _finish_leaf(entry, capture, results, accumulate, exposed, create_graph):
         return
     if grad is None:
         arr = g._data
-        if id(memory_owner(arr)) in exposed or not (arr.flags.c_contiguous and
-                                                    arr.flags.writeable):
+        if id(memory_owner(arr)) in exposed or not arr.flags.c_contiguous or \
+                refuses_writes(arr):
             # Someone else can hold this memory (or it is a broadcast view): optimizers write
             # into .grad in place, so it must own its memory.
             arr = t.xp.array(arr, copy=True, order="C")

@@ -10,7 +10,7 @@ import functools
 import itertools
 
 from .._tensor_base import TensorBase
-from ..backend import partially_overlap, reraise_allocation_error
+from ..backend import partially_overlap, refuses_writes, reraise_allocation_error
 from ..dtypes import KIND_CATEGORY, legacy_name
 from ..size import broadcast_shapes
 from . import grad_mode
@@ -211,7 +211,7 @@ class Function:
                 break
         arr = out._data
         self._output_meta = ((arr.shape, arr.dtype, out._device),)
-        if arr.dtype.kind in "fc":
+        if arr.dtype.kind in "fcV":
             out._grad_fn, out._output_nr, out._requires_grad = self, 0, True
         saved = ()
         for t in self._to_save:
@@ -240,7 +240,7 @@ class Function:
                 # Returning an input unchanged: the output is a fresh alias with its own history.
                 t = outs[i] = t._alias()
             meta.append((t._data.shape, t._data.dtype, t._device))
-            if id(t) in non_diff or t._data.dtype.kind not in "fc":
+            if id(t) in non_diff or t._data.dtype.kind not in "fcV":
                 continue
             if id(t) in dirty:
                 _check_inplace_allowed(t)
@@ -426,7 +426,7 @@ def check_inplace_result(target, dtype, shape) -> None:
     """Raise PyTorch's errors when a result of ``dtype``/``shape`` cannot be written into
     ``target`` (checked before anything is written)."""
     dst = target._data
-    if not getattr(dst.flags, "writeable", True):  # NumPy's broadcast (expanded) views
+    if refuses_writes(dst):  # expanded views
         raise RuntimeError(
             "unsupported operation: more than one element of the written-to tensor refers to a "
             "single memory location. Please clone() the tensor before performing the operation."

@@ -11,6 +11,7 @@ import contextlib
 
 from .. import backend, random
 from ..backend import OutOfMemoryError
+from ..ops.convert import NOT_COMPILED
 from . import amp
 
 __all__ = [
@@ -22,10 +23,6 @@ __all__ = [
     "memory_reserved", "reset_peak_memory_stats", "seed", "seed_all", "set_device",
     "set_rng_state", "stream", "synchronize",
 ]
-
-_NOT_COMPILED = ("Torch not compiled with CUDA enabled (taimatsu runs device 'cuda' on CuPy "
-                 "and an NVIDIA GPU: pip install cupy-cuda12x)")
-
 
 def is_available() -> bool:
     """True when CuPy is installed and sees at least one NVIDIA GPU."""
@@ -39,7 +36,7 @@ def device_count() -> int:
 def _lazy_init() -> None:
     """PyTorch's CPU-only build refuses every GPU query this way."""
     if not is_available():
-        raise AssertionError(_NOT_COMPILED)
+        raise AssertionError(NOT_COMPILED)
 
 
 def current_device() -> int:
@@ -49,27 +46,38 @@ def current_device() -> int:
 
 
 def _device_index(device, optional: bool = False) -> int:
-    """A GPU index from an int, ``"cuda:1"`` or a device; a bare ``"cuda"`` or None mean the
-    current GPU where ``optional``."""
+    """A GPU index from an int, ``"cuda:1"``, a device or a :class:`device` context; a bare
+    ``"cuda"`` or None mean the current GPU where ``optional``, and are refused otherwise."""
+    if isinstance(device, _device_context):
+        return device.idx
     if isinstance(device, int):
         return device
-    if device is None or device == "cuda":
-        if optional:
-            return current_device()
-    elif isinstance(device, (str, backend.device)):
+    bare = device is None or (isinstance(device, str) and device == "cuda")
+    if isinstance(device, (str, backend.device)):
         dev = backend.device(device)
         if dev.type != "cuda":
             raise ValueError(f"Expected a cuda device, but got: {dev}")
-        return dev.index
+        if not bare:  # (a device object always carries its index)
+            return dev.index
+    if bare and optional:
+        return current_device()
     raise ValueError(
         f"Expected a torch.device with a specified index or an integer, but got:{device}")
 
 
+def _check_ordinal(index: int) -> None:
+    """A GPU index that exists (call after ``_lazy_init``), as CUDA checks it."""
+    if index >= device_count():
+        raise RuntimeError("CUDA error: invalid device ordinal")
+
+
 def set_device(device) -> None:
-    """Make ``device`` (an index, ``"cuda:N"`` or a device) the current GPU; negative: no-op."""
+    """Make ``device`` (an index, ``"cuda:N"`` or a device) the current GPU, so that ``"cuda"``
+    without an index means it; a negative index is a no-op."""
     index = _device_index(device)
     if index >= 0:
         _lazy_init()
+        _check_ordinal(index)
         backend.cuda_set_device(index)
 
 
@@ -84,6 +92,7 @@ class device:
         if self.idx >= 0:
             if not is_available():
                 raise RuntimeError("PyTorch was compiled without CUDA support")
+            _check_ordinal(self.idx)
             self._context = backend.cuda_device_context(self.idx)
             self._context.__enter__()
 

@@ -1,6 +1,8 @@
 """Small helpers shared by the op families: dims, operand preparation, device checks."""
 from __future__ import annotations
 
+import numpy as np
+
 from .._tensor_base import TensorBase
 from ..dtypes import KIND_CATEGORY, result_type
 
@@ -26,18 +28,26 @@ def wrap_dims(dim, ndim: int) -> tuple:
     return tuple(sorted(dims)) if ndim else ()  # a 0-d tensor accepts dim 0/-1 and keeps its shape
 
 
-def check_same_device(op: str, *tensors) -> None:
-    """Mixing devices is an error naming both (0-d CPU tensors mix freely, as in PyTorch)."""
+def check_same_device(op: str, *tensors, cpu_scalars: bool = True) -> None:
+    """Mixing devices is an error naming both, PyTorch's "Expected all tensors to be on the same
+    device, but found at least two devices, cuda:0 and cpu!".
+
+    By default PyTorch's elementwise rule: 0-d CPU tensors mix freely, and the GPU is named
+    first. ``cpu_scalars=False`` is its other kernels' rule: every tensor counts, and the first
+    argument's device is named first.
+    """
     first = None
     for t in tensors:
-        if isinstance(t, TensorBase) and not (t._device.type == "cpu" and t._data.ndim == 0):
+        if isinstance(t, TensorBase) and not (cpu_scalars and t._device.type == "cpu"
+                                              and t._data.ndim == 0):
             if first is None:
-                first = t
-            elif t._device != first._device:
+                first = t._device
+            elif t._device != first:
+                pair = (t._device, first) if cpu_scalars and first.type == "cpu" else (
+                    first, t._device)
                 raise RuntimeError(
                     f"Expected all tensors to be on the same device, but found at least two "
-                    f"devices, {first._device} and {t._device}! (when checking arguments for {op})"
-                )
+                    f"devices, {pair[0]} and {pair[1]}! (when checking arguments for {op})")
 
 
 def prepare(op: str, *operands):
@@ -67,7 +77,8 @@ def _prepare_general(op, operands):
     mixed = False
     for x in operands:
         if isinstance(x, TensorBase):
-            if dev is None or (x._data.ndim and dev.type == "cpu" and x._device.type != "cpu"):
+            # (a CPU 0-d tensor rides along with tensors elsewhere, as a scalar would)
+            if dev is None or (dev.type == "cpu" and x._device.type != "cpu"):
                 dev = x._device
             if dt is None:
                 dt = x._data.dtype
@@ -83,17 +94,24 @@ def _prepare_general(op, operands):
     if len(operands) > 1:
         check_same_device(op, *operands)
     if not mixed:
-        return dev, [x._data if isinstance(x, TensorBase) else x for x in operands]
+        return dev, [_on(x._data, x, dev) if isinstance(x, TensorBase) else x for x in operands]
     target = result_type(*operands).np
-    xp = dev.xp
     arrays = []
     for x in operands:
         if isinstance(x, TensorBase):
             a = x._data if x._data.dtype == target else x._data.astype(target)
-            arrays.append(a if x._device is dev else xp.asarray(a))
+            arrays.append(_on(a, x, dev))
         else:
-            arrays.append(xp.asarray(x).astype(target))
+            # (cast on the host, wrapping as PyTorch does; a scalar needs no copy to a device)
+            arrays.append(np.asarray(x).astype(target)[()])
     return dev, arrays
+
+
+def _on(a, x, dev):
+    """``x``'s array ``a`` for an op on ``dev``: a CPU 0-d tensor beside tensors on another
+    device goes as a NumPy scalar (a kernel argument, as in PyTorch: no copy to the device, and
+    CuPy takes no NumPy arrays)."""
+    return a if x._device is dev else a[()]
 
 
 def _kind(x) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from .._tensor_base import make
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..dtypes import keep_dtype
 from . import elementwise as _ew
 from . import reduce as _red
 
@@ -84,7 +85,7 @@ class Attention(Function):
             pd = make(s * keep, q.device)
         else:
             pd = p
-        out = make(pd._data @ v._data, q.device)
+        out = make(keep_dtype(pd._data @ v._data, v._data), q.device)
         ctx.args = (scale, causal, safe, keep)
         ctx.set_materialize_grads(False)
         if any(ctx.needs_input_grad):

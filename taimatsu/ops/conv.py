@@ -27,6 +27,7 @@ import math
 from .._tensor_base import make
 from ..autograd.function import Function
 from ..autograd.grad_mode import state as _grad_state
+from ..dtypes import keep_dtype
 
 __all__: list[str] = []
 
@@ -104,7 +105,7 @@ def conv_arrays(xp, x, w, b, stride, pad, dilation, groups):
     y = y.reshape((x.shape[0], o) + out)
     if b is not None:
         y += b.reshape((o,) + (1,) * len(out))
-    return y, cols
+    return keep_dtype(y, x), cols
 
 
 def conv_transpose_arrays(xp, gy, w, b, size, stride, pad, dilation, groups):
@@ -143,7 +144,7 @@ def conv_transpose_arrays(xp, gy, w, b, size, stride, pad, dilation, groups):
         gx = xp.ascontiguousarray(gx[inner(pad, size)])
     if b is not None:
         gx += b.reshape((c,) + (1,) * len(size))
-    return gx
+    return keep_dtype(gx, gy)
 
 
 def conv_weight_arrays(xp, cols, gy, groups, weight_shape):

@@ -8,14 +8,18 @@ backward ignores broadcasting. Ops that have no gradient (comparisons, logical a
 from __future__ import annotations
 
 import builtins
+import inspect
 import math
 import numbers
 
+from .._out import out_variant
 from .._tensor_base import TensorBase, make
 from ..autograd import grad_mode
-from ..autograd.function import Function, apply_inplace, check_inplace_result
+from ..autograd.function import Function, apply_inplace
 from ..backend import erf as _backend_erf
+from ..backend import refuses_writes
 from ..dtypes import get_default_dtype, legacy_name, result_type
+from ._autocast import autocast_op
 from ._util import check_same_device, prepare
 
 __all__ = [
@@ -76,15 +80,15 @@ def _arrays(op: str, x, y):
                             _check_broadcast((a.shape, b.shape))  # raises PyTorch's error
                 return x._device, a, b, a.dtype
         elif type(y) is float:
-            if a.dtype.kind == "f":
+            if a.dtype.kind in "fV":
                 return x._device, a, y, a.dtype
-        elif type(y) is int and (a.dtype.kind == "f" or a.dtype.itemsize == 8):
+        elif type(y) is int and (a.dtype.kind in "fV" or a.dtype.itemsize == 8):
             return x._device, a, y, a.dtype  # (a small int dtype may overflow: prepare casts)
     elif isinstance(y, TensorBase):  # a number on the left (``1 - t``, ``2 * t``)
         b = y._data
         t = type(x)
-        if (t is float and b.dtype.kind == "f") or (
-                t is int and (b.dtype.kind == "f" or b.dtype.itemsize == 8)):
+        if (t is float and b.dtype.kind in "fV") or (
+                t is int and (b.dtype.kind in "fV" or b.dtype.itemsize == 8)):
             return y._device, x, b, b.dtype
     dev, (a, b), dt = _arrays_n(op, x, y)
     return dev, a, b, dt
@@ -129,7 +133,7 @@ def _check_broadcast(shapes) -> None:
 def _float(x):
     """The array of ``x``, as the default float when it is an integer or bool tensor."""
     a = x._data
-    if a.dtype.kind != "f":
+    if a.dtype.kind not in "fV":
         a = a.astype(get_default_dtype().np)
     return a
 
@@ -178,23 +182,6 @@ def _saved(ctx) -> tuple:
 def _zeros(g):
     """A zero gradient shaped like ``g`` (PyTorch's ``zeros_like(grad)``: NaNs in ``g`` vanish)."""
     return make(g.xp.zeros_like(g._data), g._device)
-
-
-def _out(result, out, op: str = ""):
-    """PyTorch's ``out=``: the result written into ``out`` (resized when its shape differs; its
-    dtype must be one the result casts to), which is returned. No autograd through it."""
-    if out is None:
-        return result
-    if grad_mode.state.enabled and (result.requires_grad or out.requires_grad):
-        raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic "
-                           "differentiation, but one of the arguments requires grad.")
-    src = result._data
-    check_inplace_result(out, src.dtype, out._data.shape)
-    if out._data.shape != src.shape:
-        out._data = out.xp.empty(src.shape, out._data.dtype)
-    out._data[...] = src
-    out._bump_version()
-    return out
 
 
 # ---------------------------------------------------------------------------- add, sub, mul, div
@@ -277,7 +264,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, x, y):
         dev, a, b, dt = _arrays("div", x, y)
-        if dt.kind != "f":  # bool/int true division gives the default float, computed in it
+        if dt.kind not in "fV":  # bool/int true division gives the default float, computed in it
             f = get_default_dtype().np
             a = a.astype(f) if hasattr(a, "dtype") else a
             b = b.astype(f) if hasattr(b, "dtype") else b
@@ -345,7 +332,8 @@ class FloorDivide(Function):
         raise RuntimeError("derivative for aten::floor_divide is not implemented")
 
 
-def add(input, other, *, alpha=1, out=None):
+@out_variant
+def add(input, other, *, alpha=1):
     """``input + alpha * other``, broadcasting."""
     # (Tensors and Python floats, nearly every call, need no conversion: skip the call.)
     if not (type(other) is float or isinstance(other, TensorBase)):
@@ -353,17 +341,18 @@ def add(input, other, *, alpha=1, out=None):
     if not isinstance(input, TensorBase):
         input = _number(input)
     result = Add.apply(input, other, alpha)
-    return result if out is None else _out(result, out, "add")
+    return result
 
 
-def sub(input, other, *, alpha=1, out=None):
+@out_variant
+def sub(input, other, *, alpha=1):
     """``input - alpha * other``, broadcasting."""
     if not (type(other) is float or isinstance(other, TensorBase)):
         other = _number(other)
     if not isinstance(input, TensorBase):
         input = _number(input)
     result = Sub.apply(input, other, alpha)
-    return result if out is None else _out(result, out, "sub")
+    return result
 
 
 def rsub(input, other, *, alpha=1):
@@ -371,17 +360,19 @@ def rsub(input, other, *, alpha=1):
     return Sub.apply(_number(other), _number(input), alpha)
 
 
-def mul(input, other, *, out=None):
+@out_variant
+def mul(input, other):
     """``input * other``, broadcasting."""
     if not (type(other) is float or isinstance(other, TensorBase)):
         other = _number(other)
     if not isinstance(input, TensorBase):
         input = _number(input)
     result = Mul.apply(input, other)
-    return result if out is None else _out(result, out, "mul")
+    return result
 
 
-def div(input, other, *, rounding_mode=None, out=None):
+@out_variant
+def div(input, other, *, rounding_mode=None):
     """``input / other``; ``rounding_mode`` ``"trunc"`` or ``"floor"`` rounds the quotient.
 
     Without a rounding mode, integer and bool inputs give the default float (``1 / 2 == 0.5``).
@@ -392,19 +383,26 @@ def div(input, other, *, rounding_mode=None, out=None):
         input = _number(input)
     if rounding_mode is None:
         result = Div.apply(input, other)
-        return result if out is None else _out(result, out, "div")
+        return result
     if rounding_mode in ("floor", "trunc"):
-        return _out(DivRounding.apply(input, other, rounding_mode), out, "div")
+        return DivRounding.apply(input, other, rounding_mode)
     raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
                        f"found '{rounding_mode}'")
 
 
-def floor_divide(input, other, *, out=None):
+@out_variant(differentiable=True)
+def floor_divide(input, other):
     """``input // other``: the quotient rounded down (Python's ``//``)."""
-    return _out(FloorDivide.apply(_number(input), _number(other)), out, "floor_divide")
+    return FloorDivide.apply(_number(input), _number(other))
 
 
-subtract, multiply, divide, true_divide = sub, mul, div, div
+subtract, multiply, divide = sub, mul, div
+
+
+@out_variant
+def true_divide(input, other):
+    """``input / other`` (``div`` without a rounding mode, as PyTorch's ``true_divide``)."""
+    return div(input, other)
 
 
 # ---------------------------------------------------------------------------- remainder, pow
@@ -447,14 +445,16 @@ class Fmod(_Modulo):
     kernel, rounding = "fmod", "trunc"
 
 
-def remainder(input, other, *, out=None):
+@out_variant
+def remainder(input, other):
     """Python-style modulus ``input % other`` (the sign of ``other``)."""
-    return _out(Remainder.apply(_number(input), _number(other)), out, "remainder")
+    return Remainder.apply(_number(input), _number(other))
 
 
-def fmod(input, other, *, out=None):
+@out_variant
+def fmod(input, other):
     """C-style modulus (the sign of ``input``)."""
-    return _out(Fmod.apply(_tensor("fmod", input), _number(other)), out, "fmod")
+    return Fmod.apply(_tensor("fmod", input), _number(other))
 
 
 def _int_pow(xp, a, b):
@@ -510,7 +510,8 @@ class Pow(Function):
         return gx, ge
 
 
-def pow(input, exponent, *, out=None):
+@out_variant
+def pow(input, exponent):
     """``input ** exponent``; either may be a number (``pow(2, t)``), not both.
 
     Integer tensors to negative integer (scalar) powers are an error, as in PyTorch.
@@ -520,12 +521,13 @@ def pow(input, exponent, *, out=None):
     if not isinstance(input, TensorBase):
         input = _number(input)
     result = Pow.apply(input, exponent)
-    return result if out is None else _out(result, out, "pow")
+    return result
 
 
-def square(input, *, out=None):
+@out_variant
+def square(input):
     """``input * input`` (bool inputs give int64, as ``pow(input, 2)`` does)."""
-    return _out(Pow.apply(_tensor("square", input), 2), out, "square")
+    return Pow.apply(_tensor("square", input), 2)
 
 
 # ---------------------------------------------------------------------------- lerp, addcmul
@@ -537,7 +539,7 @@ class Lerp(Function):
             raise RuntimeError(f"expected dtype {legacy_name(a.dtype).lower()} for `end` but got "
                                f"dtype {legacy_name(b.dtype).lower()}")
         dev = start._device
-        if a.dtype.kind != "f":
+        if a.dtype.kind not in "fV":
             raise NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for "
                                       f"'{legacy_name(a.dtype)}'")
         check_same_device("lerp", start, end, weight)
@@ -569,15 +571,17 @@ class Lerp(Function):
                 g * (end - start) if need[2] else None)
 
 
-def lerp(input, end, weight, *, out=None):
+@out_variant
+def lerp(input, end, weight):
     """``input + weight * (end - input)``; ``weight`` is a number or a tensor."""
-    return _out(Lerp.apply(_tensor("lerp", input), _tensor("lerp", end, "end", 2),
-                           _number(weight)), out, "lerp")
+    return Lerp.apply(_tensor("lerp", input), _tensor("lerp", end, "end", 2), _number(weight))
 
 
-def addcmul(input, tensor1, tensor2, *, value=1, out=None):
+@out_variant
+@autocast_op
+def addcmul(input, tensor1, tensor2, *, value=1):
     """``input + value * tensor1 * tensor2``."""
-    return _out(add(input, mul(tensor1, tensor2), alpha=value), out, "addcmul")
+    return add(input, mul(tensor1, tensor2), alpha=value)
 
 
 def _check_addcdiv(tensor1, tensor2) -> None:
@@ -591,10 +595,12 @@ def _check_addcdiv(tensor1, tensor2) -> None:
             "(input + value * tensor1 / tensor2), for all dtypes.")
 
 
-def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
+@out_variant
+@autocast_op
+def addcdiv(input, tensor1, tensor2, *, value=1):
     """``input + value * tensor1 / tensor2``."""
     _check_addcdiv(tensor1, tensor2)
-    return _out(add(input, div(tensor1, tensor2), alpha=value), out, "addcdiv")
+    return add(input, div(tensor1, tensor2), alpha=value)
 
 
 # ---------------------------------------------------------------------------- unary math
@@ -664,7 +670,7 @@ class _FloatUnary(Function):
     def forward(ctx, x):
         cls = type(ctx)
         a = x._data
-        out = make(cls.f(x._device.xp, a if a.dtype.kind == "f" else _float(x)), x._device)
+        out = make(cls.f(x._device.xp, a if a.dtype.kind in "fV" else _float(x)), x._device)
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(out if cls.uses_output else x)
         return out
@@ -722,7 +728,7 @@ class _RoundingUnary(Function):
         a = x._data
         if a.dtype.kind == "b":
             raise _not_implemented(f"{type(ctx).__name__.lower()}_vml", x._device, a.dtype)
-        return make(type(ctx).f(x.xp, a) if a.dtype.kind == "f" else a.copy(), x._device)
+        return make(type(ctx).f(x.xp, a) if a.dtype.kind in "fV" else a.copy(), x._device)
 
     @staticmethod
     def backward(ctx, g):
@@ -742,9 +748,9 @@ class Round(Function):
     def forward(ctx, x, decimals):
         a, xp = x._data, x.xp
         kind = a.dtype.kind
-        if kind == "b" or (decimals and kind != "f"):
+        if kind == "b" or (decimals and kind not in "fV"):
             raise _not_implemented("round", x._device, a.dtype)
-        if kind != "f":
+        if kind not in "fV":
             return make(a.copy(), x._device)
         if decimals == 0:
             return make(xp.rint(a), x._device)
@@ -761,7 +767,7 @@ class Frac(Function):
     @staticmethod
     def forward(ctx, x):
         a = x._data
-        if a.dtype.kind != "f":
+        if a.dtype.kind not in "fV":
             raise _not_implemented("frac", x._device, a.dtype)
         return make(a - x.xp.trunc(a), x._device)
 
@@ -774,7 +780,7 @@ class NanToNum(Function):
     @staticmethod
     def forward(ctx, x, nan, posinf, neginf):
         a = x._data
-        if a.dtype.kind != "f":
+        if a.dtype.kind not in "fV":
             return make(a.copy(), x._device)
         ctx.save_for_backward(x)
         return make(x.xp.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf), x._device)
@@ -785,24 +791,25 @@ class NanToNum(Function):
         return g * isfinite(x), None, None, None
 
 
-def _unary_function(name, fn_class, doc):
-    """The public ``name(input, *, out=None)`` for a one-input Function class."""
+def _unary_function(name, fn_class, doc, out_dtype="cast"):
+    """The public ``name(input, *, out=None)`` for a one-input Function class (``out_dtype``:
+    its ``out=`` dtype rule, see taimatsu/_out.py; None: no ``out=``)."""
 
-    def fn(input, *, out=None):
+    def fn(input):
         if not isinstance(input, TensorBase):
             _tensor(name, input)  # raises PyTorch's TypeError
-        result = fn_class.apply(input)
-        return result if out is None else _out(result, out, name)
+        return fn_class.apply(input)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
-    return fn
+    return fn if out_dtype is None else out_variant(fn, dtype=out_dtype)
 
 
-neg = _unary_function("neg", Neg, "``-input``.")
-abs = _unary_function("abs", Abs, "Absolute value of each element.")
-sign = _unary_function("sign", Sign, "-1, 0 or 1 by the sign of each element (bools unchanged).")
-relu = _unary_function("relu", Relu, "``max(input, 0)`` elementwise.")
+neg = _unary_function("neg", Neg, "``-input``.", "exact")
+abs = _unary_function("abs", Abs, "Absolute value of each element.", "exact")
+sign = _unary_function("sign", Sign, "-1, 0 or 1 by the sign of each element (bools unchanged).",
+                       "exact")
+relu = _unary_function("relu", Relu, "``max(input, 0)`` elementwise.", None)
 exp = _unary_function("exp", Exp, "``e ** input``.")
 exp2 = _unary_function("exp2", Exp2, "``2 ** input``.")
 expm1 = _unary_function("expm1", Expm1, "``exp(input) - 1``, accurate near 0.")
@@ -827,10 +834,10 @@ acosh = _unary_function("acosh", Acosh, "Inverse hyperbolic cosine.")
 atanh = _unary_function("atanh", Atanh, "Inverse hyperbolic tangent.")
 sigmoid = _unary_function("sigmoid", Sigmoid, "``1 / (1 + exp(-input))``, without overflow.")
 erf = _unary_function("erf", Erf, "The error function.")
-floor = _unary_function("floor", Floor, "Round down (integers unchanged).")
-ceil = _unary_function("ceil", Ceil, "Round up (integers unchanged).")
-trunc = _unary_function("trunc", Trunc, "Round toward zero (integers unchanged).")
-frac = _unary_function("frac", Frac, "``input - trunc(input)``.")
+floor = _unary_function("floor", Floor, "Round down (integers unchanged).", "exact")
+ceil = _unary_function("ceil", Ceil, "Round up (integers unchanged).", "exact")
+trunc = _unary_function("trunc", Trunc, "Round toward zero (integers unchanged).", "exact")
+frac = _unary_function("frac", Frac, "``input - trunc(input)``.", "exact")
 
 negative, absolute, sgn, fix = neg, abs, sign, trunc
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
@@ -843,16 +850,18 @@ def positive(input):
     return input
 
 
-def round(input, *, decimals=0, out=None):
+@out_variant(dtype="exact")
+def round(input, *, decimals=0):
     """Round half to even, at ``decimals`` decimal digits (negative: tens, hundreds...)."""
-    return _out(Round.apply(_tensor("round", input), decimals), out, "round")
+    return Round.apply(_tensor("round", input), decimals)
 
 
-def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
-    """Replace NaN by ``nan`` and infinities by ``posinf``/``neginf`` (default: the dtype's
-    largest/lowest finite value)."""
-    return _out(NanToNum.apply(_tensor("nan_to_num", input), nan, posinf, neginf), out,
-                "nan_to_num")
+@out_variant(dtype="exact")
+def nan_to_num(input, nan=None, posinf=None, neginf=None):
+    """Replace NaN by ``nan`` (default 0) and infinities by ``posinf``/``neginf`` (default: the
+    dtype's largest/lowest finite value)."""
+    return NanToNum.apply(_tensor("nan_to_num", input), 0.0 if nan is None else nan, posinf,
+                          neginf)
 
 
 # ---------------------------------------------------------------------------- binary math
@@ -860,7 +869,7 @@ class Atan2(Function):
     @staticmethod
     def forward(ctx, y, x):
         dev, a, b, dt = _arrays("atan2", y, x)
-        if dt.kind != "f":
+        if dt.kind not in "fV":
             f = get_default_dtype().np
             a, b = a.astype(f), b.astype(f)
         ctx.save_for_backward(y, x)
@@ -878,7 +887,7 @@ class Hypot(Function):
     @staticmethod
     def forward(ctx, x, y):
         dev, a, b, dt = _arrays("hypot", x, y)
-        if dt.kind != "f":
+        if dt.kind not in "fV":
             raise _not_implemented("hypot", dev, dt)
         out = make(dev.xp.hypot(a, b), dev)
         ctx.save_for_backward(x, y, out)
@@ -947,13 +956,12 @@ class Fmin(Fmax):
 def _binary_tensors(name, fn_class, doc):
     """The public ``name(input, other, *, out=None)`` for a Function of two tensors."""
 
-    def fn(input, other, *, out=None):
-        return _out(fn_class.apply(_tensor(name, input), _tensor(name, other, "other", 2)), out,
-                    name)
+    def fn(input, other):
+        return fn_class.apply(_tensor(name, input), _tensor(name, other, "other", 2))
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
-    return fn
+    return out_variant(fn)
 
 
 atan2 = _binary_tensors("atan2", Atan2, "The angle of the point ``(other, input)``, in radians.")
@@ -1010,7 +1018,8 @@ def _bound(b):
     return None if b is None else _number(b)
 
 
-def clamp(input, min=None, max=None, *, out=None):
+@out_variant(dtype="exact")
+def clamp(input, min=None, max=None):
     """Limit ``input`` to ``[min, max]`` (numbers or tensors; either may be None, not both)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
@@ -1021,17 +1030,19 @@ def clamp(input, min=None, max=None, *, out=None):
     if not (max is None or type(max) is float or type(max) is int):
         max = _number(max)
     result = Clamp.apply(input, min, max)
-    return result if out is None else _out(result, out, "clamp")
+    return result
 
 
-def clamp_min(input, min, *, out=None):
+@out_variant(dtype="exact")
+def clamp_min(input, min):
     """``clamp(input, min=min)``."""
-    return clamp(input, min, None, out=out)
+    return clamp(input, min, None)
 
 
-def clamp_max(input, max, *, out=None):
+@out_variant(dtype="exact")
+def clamp_max(input, max):
     """``clamp(input, max=max)``."""
-    return clamp(input, None, max, out=out)
+    return clamp(input, None, max)
 
 
 clip = clamp
@@ -1075,7 +1086,7 @@ class Where(Function):
         if need[1] or need[2]:
             ctx.save_for_backward(condition)
         if b.__class__ is float and b == 0.0 and a.__class__ is not float and \
-                a.dtype.kind == "f" and a.shape == c.shape:
+                a.dtype.kind in "fV" and a.shape == c.shape:
             return make(_keep_or_zero(a, c), dev)  # relu/clamp/max backward: the hot case
         out = xp.where(c, a, b)
         return make(out if out.dtype == dt else out.astype(dt), dev)
@@ -1088,7 +1099,8 @@ class Where(Function):
                 where(c, 0.0, g) if need[2] else None)
 
 
-def where(condition, input=None, other=None, *, out=None):
+@out_variant(dtype="exact")
+def where(condition, input=None, other=None):
     """``input`` where ``condition`` is True, else ``other`` (tensors or numbers, broadcast).
 
     ``where(condition)`` alone is ``condition.nonzero(as_tuple=True)``.
@@ -1102,7 +1114,7 @@ def where(condition, input=None, other=None, *, out=None):
     if not (type(other) is float or isinstance(other, TensorBase)):
         other = _number(other)
     result = Where.apply(condition, input, other)
-    return result if out is None else _out(result, out, "where")
+    return result
 
 
 # ---------------------------------------------------------------------------- comparisons
@@ -1112,38 +1124,44 @@ def _compared(x, y, op, ufunc):
     return make(getattr(dev.xp, ufunc)(a, b), dev)
 
 
-def _compare(op, ufunc, input, other, out):
-    return _out(_compared(_tensor(op, input), _number(other), op, ufunc), out, op)
+def _compare(op, ufunc, input, other):
+    return _compared(_tensor(op, input), _number(other), op, ufunc)
 
 
-def eq(input, other, *, out=None):
+@out_variant
+def eq(input, other):
     """``input == other`` elementwise (bool tensor), compared in the promoted dtype."""
-    return _compare("eq", "equal", input, other, out)
+    return _compare("eq", "equal", input, other)
 
 
-def ne(input, other, *, out=None):
+@out_variant
+def ne(input, other):
     """``input != other`` elementwise."""
-    return _compare("ne", "not_equal", input, other, out)
+    return _compare("ne", "not_equal", input, other)
 
 
-def lt(input, other, *, out=None):
+@out_variant
+def lt(input, other):
     """``input < other`` elementwise."""
-    return _compare("lt", "less", input, other, out)
+    return _compare("lt", "less", input, other)
 
 
-def le(input, other, *, out=None):
+@out_variant
+def le(input, other):
     """``input <= other`` elementwise."""
-    return _compare("le", "less_equal", input, other, out)
+    return _compare("le", "less_equal", input, other)
 
 
-def gt(input, other, *, out=None):
+@out_variant
+def gt(input, other):
     """``input > other`` elementwise."""
-    return _compare("gt", "greater", input, other, out)
+    return _compare("gt", "greater", input, other)
 
 
-def ge(input, other, *, out=None):
+@out_variant
+def ge(input, other):
     """``input >= other`` elementwise."""
-    return _compare("ge", "greater_equal", input, other, out)
+    return _compare("ge", "greater_equal", input, other)
 
 
 not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
@@ -1171,14 +1189,14 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     _check_broadcast([a.shape, b.shape])
     xp = input.xp
     close = a == b
-    if equal_nan and a.dtype.kind == "f":
+    if equal_nan and a.dtype.kind in "fV":
         close |= xp.isnan(a) & xp.isnan(b)
     if rtol or atol:
         if a.dtype.kind == "b":
             f = get_default_dtype().np
             a, b = a.astype(f), b.astype(f)
         diff = xp.abs(a - b)
-        allowed = atol + xp.abs(rtol * (b if b.dtype.kind == "f" else
+        allowed = atol + xp.abs(rtol * (b if b.dtype.kind in "fV" else
                                         b.astype(get_default_dtype().np)))
         close |= xp.isfinite(diff) & (diff <= allowed)
     return make(close, input._device)
@@ -1195,7 +1213,7 @@ def _float_test(name, ufunc, non_float):
     def fn(input):
         a = _tensor(name, input)._data
         xp = input.xp
-        if a.dtype.kind == "f":
+        if a.dtype.kind in "fV":
             return make(getattr(xp, ufunc)(a), input._device)
         return make(xp.full(a.shape, non_float, dtype=bool), input._device)
 
@@ -1210,73 +1228,83 @@ isfinite = _float_test("isfinite", "isfinite", True)
 
 
 # ---------------------------------------------------------------------------- logical, bitwise
-def _logical(op, ufunc, input, other, out):
+def _logical(op, ufunc, input, other):
     _tensor(op, input)
     _tensor(op, other, "other", 2)
     check_same_device(op, input, other)
     _check_broadcast([input._data.shape, other._data.shape])
-    return _out(make(getattr(input.xp, ufunc)(input._data, other._data), input._device), out, op)
+    return make(getattr(input.xp, ufunc)(input._data, other._data), input._device)
 
 
-def logical_and(input, other, *, out=None):
+@out_variant
+def logical_and(input, other):
     """Elementwise ``input and other`` (nonzero is True); bool result."""
-    return _logical("logical_and", "logical_and", input, other, out)
+    return _logical("logical_and", "logical_and", input, other)
 
 
-def logical_or(input, other, *, out=None):
+@out_variant
+def logical_or(input, other):
     """Elementwise ``input or other``; bool result."""
-    return _logical("logical_or", "logical_or", input, other, out)
+    return _logical("logical_or", "logical_or", input, other)
 
 
-def logical_xor(input, other, *, out=None):
+@out_variant
+def logical_xor(input, other):
     """Elementwise exclusive or of truth values; bool result."""
-    return _logical("logical_xor", "logical_xor", input, other, out)
+    return _logical("logical_xor", "logical_xor", input, other)
 
 
-def logical_not(input, *, out=None):
+@out_variant
+def logical_not(input):
     """Elementwise ``not input``; bool result."""
     a = _tensor("logical_not", input)._data
-    return _out(make(input.xp.logical_not(a), input._device), out, "logical_not")
+    return make(input.xp.logical_not(a), input._device)
 
 
-def _bitwise(op, ufunc, input, other, out, allow_bool=True):
+def _bitwise(op, ufunc, input, other, allow_bool=True):
     dev, a, b, dt = _arrays(op, _number(input), _number(other))
-    if dt.kind == "f" or (dt.kind == "b" and not allow_bool):
+    if dt.kind in "fV" or (dt.kind == "b" and not allow_bool):
         raise _not_implemented(op, dev, dt)
-    return _out(make(getattr(dev.xp, ufunc)(a, b), dev), out, op)
+    return make(getattr(dev.xp, ufunc)(a, b), dev)
 
 
-def bitwise_and(input, other, *, out=None):
+@out_variant
+def bitwise_and(input, other):
     """``input & other`` for integer and bool tensors."""
-    return _bitwise("bitwise_and", "bitwise_and", input, other, out)
+    return _bitwise("bitwise_and", "bitwise_and", input, other)
 
 
-def bitwise_or(input, other, *, out=None):
+@out_variant
+def bitwise_or(input, other):
     """``input | other`` for integer and bool tensors."""
-    return _bitwise("bitwise_or", "bitwise_or", input, other, out)
+    return _bitwise("bitwise_or", "bitwise_or", input, other)
 
 
-def bitwise_xor(input, other, *, out=None):
+@out_variant
+def bitwise_xor(input, other):
     """``input ^ other`` for integer and bool tensors."""
-    return _bitwise("bitwise_xor", "bitwise_xor", input, other, out)
+    return _bitwise("bitwise_xor", "bitwise_xor", input, other)
 
 
-def bitwise_left_shift(input, other, *, out=None):
+@out_variant
+def bitwise_left_shift(input, other):
     """``input << other`` for integer tensors."""
-    return _bitwise("lshift", "left_shift", input, other, out, allow_bool=False)
+    return _bitwise("lshift", "left_shift", input, other, allow_bool=False)
 
 
-def bitwise_right_shift(input, other, *, out=None):
+@out_variant
+def bitwise_right_shift(input, other):
     """``input >> other`` (arithmetic shift) for integer tensors."""
-    return _bitwise("rshift", "right_shift", input, other, out, allow_bool=False)
+    return _bitwise("rshift", "right_shift", input, other, allow_bool=False)
 
 
-def bitwise_not(input, *, out=None):
+@out_variant(dtype="exact")
+def bitwise_not(input):
     """``~input``: bitwise not of integers, logical not of bools."""
     a = _tensor("bitwise_not", input)._data
-    if a.dtype.kind == "f":
+    if a.dtype.kind in "fV":
         raise _not_implemented("bitwise_not", input._device, a.dtype)
-    return _out(make(input.xp.invert(a), input._device), out, "bitwise_not")
+    return make(input.xp.invert(a), input._device)
 
 
 # ---------------------------------------------------------------------------- in-place
@@ -1322,7 +1350,7 @@ def _inplace(target, fn, args, kwargs, fast=None):
     fast_path = None
     dst = target._data
     # (Expanded views are read-only: apply_inplace raises PyTorch's error for them.)
-    if fast is not None and dst.dtype.kind == "f" and getattr(dst.flags, "writeable", True):
+    if fast is not None and dst.dtype.kind in "fV" and not refuses_writes(dst):
         dev = target._device
         operands = ()  # (tuple concatenation: no per-operand calls on this per-step path)
         for a in args:  # each operand: a same-dtype tensor that fits, a Python number, or None
@@ -1349,18 +1377,23 @@ def _inplace(target, fn, args, kwargs, fast=None):
 
 
 def _inplace_method(fn, fast=None, nargs=1):
-    """The method ``Tensor.<fn>_``, for ops whose tensor operands are positional (``nargs`` of
-    them after ``self``; keyword arguments such as ``alpha`` are numbers)."""
-    if nargs == 0:
-        def method(self, **kwargs):
-            return _inplace(self, fn, (), kwargs, fast)
-    else:
-        def method(self, other, **kwargs):
-            if not (type(other) is float or isinstance(other, TensorBase)):
-                other = _number(other)
-            return _inplace(self, fn, (other,), kwargs, fast)
+    """The method ``Tensor.<fn>_``, taking ``fn``'s parameters after ``input`` (as PyTorch's
+    in-place variants do, less ``out``); ``nargs`` (0 or 1) says whether the first of them is
+    a tensor operand, which ``fast`` receives positionally."""
+    params = [p for p in list(inspect.signature(fn).parameters.values())[1:] if p.name != "out"]
+    operand = params[0].name if nargs else None
+
+    def method(self, *args, **kwargs):
+        if operand is not None:
+            if not args and operand in kwargs:
+                args = (kwargs.pop(operand),)
+            if args and not (type(args[0]) is float or isinstance(args[0], TensorBase)):
+                args = (_number(args[0]), *args[1:])
+        return _inplace(self, fn, args, kwargs, fast)
 
     method.__name__ = method.__qualname__ = fn.__name__ + "_"
+    method.__signature__ = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD), *params])
     return method
 
 
@@ -1449,7 +1482,8 @@ class ElementwiseMethods:
     __slots__ = ()
 
     add, sub, subtract, mul, multiply = add, sub, sub, mul, mul
-    div = divide = true_divide = div
+    div = divide = div
+    true_divide = true_divide
     floor_divide, remainder, fmod, pow, square = floor_divide, remainder, fmod, pow, square
     neg = negative = neg
     positive, abs, absolute, sign, sgn, reciprocal = positive, abs, abs, sign, sign, reciprocal
@@ -1505,7 +1539,10 @@ class ElementwiseMethods:
         return _inplace(self, div, (_number(other),), {"rounding_mode": rounding_mode},
                         _fast_div if rounding_mode is None else None)
 
-    divide_ = true_divide_ = div_
+    divide_ = div_
+
+    def true_divide_(self, other):
+        return self.div_(other)
     floor_divide_ = _inplace_method(floor_divide)
     remainder_ = _inplace_method(remainder)
     fmod_ = _inplace_method(fmod)
@@ -1638,7 +1675,7 @@ class ElementwiseMethods:
     __abs__ = abs
 
     def __invert__(self):
-        if self._data.dtype.kind == "f":
+        if self._data.dtype.kind in "fV":
             raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
                             "tensors")
         return bitwise_not(self)

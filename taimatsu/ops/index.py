@@ -21,12 +21,14 @@ import warnings
 
 import numpy as np
 
+from .._out import out_variant
 from .._tensor_base import TensorBase, make
 from ..autograd.function import Function, apply_inplace, check_inplace_result
-from ..backend import is_array, to_device
+from ..backend import check_range, is_array, to_device
 from ..backend import scatter_add as _scatter_add
 from ..creation import checked_fill_value
 from ..dtypes import legacy_name
+from ._autocast import autocast_op
 from ._util import check_same_device, wrap_dim
 
 __all__ = [
@@ -269,7 +271,7 @@ def _index_array(x, arr):
     """A list or ndarray used as an index: ``(kind, value)`` as :func:`_item` returns."""
     arr = np.asarray(arr)
     kind = arr.dtype.kind
-    if arr.size == 0 and kind == "f":
+    if arr.size == 0 and kind in "fV":
         kind, arr = "i", arr.astype(np.int64)  # x[[]] selects nothing
     if kind not in "biu":
         raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
@@ -425,9 +427,8 @@ def _parse(x, key):
             n_tensor += k.ndim
         else:
             n = shape[d]
-            bad = _out_of_range(k, -n, n)
-            if bad is not None:  # an error unless the result is empty (checked below)
-                out_of_range.append((len(adv), bad, n_tensor, n))
+            if k.size:  # in range unless the result is empty (checked below)
+                out_of_range.append((len(adv), k, n_tensor, n))
             indexed_dims.append(len(view_shape))
             basic.append(_FULL)
             adv.append(k)
@@ -460,17 +461,19 @@ def _parse(x, key):
     return (None if trivial else tuple(basic) + (Ellipsis,)), tuple(adv)
 
 
-def _allow_if_empty(adv, view_shape, indexed_dims, arrays, out_of_range) -> None:
+def _allow_if_empty(adv, view_shape, indexed_dims, arrays, indices) -> None:
     """PyTorch checks index bounds only when the result has elements (``x[:0, [5]]`` is an empty
-    tensor): raise the first out-of-range index, unless the result is empty, in which case the
-    offending indices are replaced by in-range ones (NumPy would check them)."""
-    empty = 0 in np.broadcast_shapes(*(k.shape for k in arrays)) or any(
+    tensor): the indices must be in range (``check_range``: on CUDA, checked on the device),
+    unless the result is empty, in which case they are replaced by in-range ones (NumPy would
+    check them)."""
+    empty = 0 in np.broadcast_shapes(*_index_shapes(arrays)) or any(
         size == 0 for j, size in enumerate(view_shape) if j not in indexed_dims)
-    for pos, bad, n_tensor, n in out_of_range:
-        if not empty or n == 0:
-            raise IndexError(f"index {bad} is out of bounds for dimension {n_tensor} with "
-                             f"size {n}")
-        adv[pos] = adv[pos] * 0
+    for pos, k, n_tensor, n in indices:
+        if empty and n:
+            adv[pos] = adv[pos] * 0
+        else:
+            check_range(k, -n, n, lambda bad, d=n_tensor, n=n: IndexError(
+                f"index {bad} is out of bounds for dimension {d} with size {n}"))
 
 
 def _normalise_slice(k, n):
@@ -486,18 +489,13 @@ def _normalise_slice(k, n):
     return slice(start, start + length * step if length else start, step), length
 
 
-def _out_of_range(arr, low, high):
-    """An element of ``arr`` outside ``[low, high)``, or None."""
-    if arr.size == 0:
-        return None
-    lo, hi = int(arr.min()), int(arr.max())
-    if hi >= high:
-        return hi
-    return lo if lo < low else None
+def _index_shapes(arrays) -> list:
+    """The shapes the index arrays broadcast as (a mask as its count of True elements)."""
+    return [(int(k.sum()),) if k.dtype.kind == "b" and k.ndim else k.shape for k in arrays]
 
 
 def _check_broadcast(arrays) -> None:
-    shapes = [(int(k.sum()),) if k.dtype.kind == "b" and k.ndim else k.shape for k in arrays]
+    shapes = _index_shapes(arrays)
     try:
         np.broadcast_shapes(*shapes)
     except ValueError:
@@ -570,6 +568,7 @@ def _put_fast(t, key, value, accumulate) -> None:
     _put(t.xp, t._data, key, value._data if isinstance(value, TensorBase) else value, accumulate)
 
 
+@autocast_op
 def index_put(input, indices, values, accumulate=False):
     """``input`` with ``values`` put at the tensors ``indices`` (added when ``accumulate``)."""
     return index_put_(input.clone(), indices, values, accumulate)
@@ -645,6 +644,7 @@ def _masked_fill_(self, mask, value):
     return _write_at(MaskedFill, self, key, value, False, inplace=True)
 
 
+@out_variant(dtype="exact")
 def masked_select(input, mask):
     """The elements of ``input`` where ``mask`` is True, as a 1-D tensor (both broadcast)."""
     if mask._data.dtype.kind != "b":
@@ -704,9 +704,8 @@ def _along_key(xp, index, dim):
 
 
 def _check_in_range(arr, size, dim, exc=RuntimeError, prefix=""):
-    bad = _out_of_range(arr, 0, size)
-    if bad is not None:
-        raise exc(f"{prefix}index {bad} is out of bounds for dimension {dim} with size {size}")
+    check_range(arr, 0, size, lambda bad: exc(
+        f"{prefix}index {bad} is out of bounds for dimension {dim} with size {size}"))
 
 
 def _gather_args(op, input, dim, index, src=None):
@@ -742,7 +741,8 @@ def _gather_args(op, input, dim, index, src=None):
     return dim, idx
 
 
-def gather(input, dim, index, *, sparse_grad=False, out=None):
+@out_variant(dtype="exact")
+def gather(input, dim, index, *, sparse_grad=False):
     """``out[i][j] = input[i][index[i][j]]`` along ``dim`` (for ``dim=1``)."""
     check_same_device("gather", input, index)
     dim, idx = _gather_args("gather", input, dim, index)
@@ -750,7 +750,7 @@ def gather(input, dim, index, *, sparse_grad=False, out=None):
     res = Gather.apply(x, _along_key(input.xp, idx, dim))
     if res._data.shape != index._data.shape:
         res = res.reshape(index._data.shape)
-    return _out(res, out)
+    return res
 
 
 def _scatter_prepare(op, input, dim, index, src):
@@ -777,16 +777,38 @@ def _scatter_src(src, value, op):
     return src
 
 
-def scatter(input, dim, index, src=None, *, value=None):
+def _scatter_reduced(input, dim, index, src, reduce, inplace):
+    """``scatter(..., reduce="add" | "multiply")``: PyTorch's older spelling of
+    ``scatter_reduce(..., "sum" | "prod")`` with ``input`` included (differentiable here, where
+    PyTorch raises in backward)."""
+    mode = {"add": "sum", "multiply": "prod"}.get(reduce)
+    if mode is None:
+        raise RuntimeError("reduce argument must be either add or multiply.")
+    if isinstance(src, TensorBase):
+        warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and will "
+                      "be removed in a future PyTorch release. Use torch.scatter_reduce instead "
+                      "for more reduction options.", UserWarning, stacklevel=3)
+    else:  # a number, scattered to every index position
+        src = input.new_full(index._data.shape, src)
+    return (input.scatter_reduce_ if inplace else input.scatter_reduce)(dim, index, src, mode)
+
+
+@out_variant(dtype="exact")
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     """``input`` with ``out[i][index[i][j]] = src[i][j]`` along ``dim`` (``src`` a tensor or a
-    number); where indices repeat, one of the values wins."""
+    number); where indices repeat, one of the values wins. ``reduce="add"``/``"multiply"``
+    combines them with ``input``'s values instead."""
     src = _scatter_src(src, value, "scatter")
+    if reduce is not None:
+        return _scatter_reduced(input, dim, index, src, reduce, inplace=False)
     key, src = _scatter_prepare("scatter", input, dim, index, src)
     return _write_at(Scatter, input, key, src, False, inplace=False)
 
 
-def _scatter_(self, dim, index, src=None, *, value=None):
+def _scatter_(self, dim, index, src=None, *, value=None, reduce=None):
     src = _scatter_src(src, value, "scatter_")
+    if reduce is not None:
+        return _scatter_reduced(self, dim, index, src, reduce, inplace=True)
     key, src = _scatter_prepare("scatter_", self, dim, index, src)
     return _write_at(Scatter, self, key, src, False, inplace=True)
 
@@ -797,6 +819,8 @@ def _scatter_add_args(src):
                         f"{type(src).__name__}")
 
 
+@out_variant(dtype="exact")
+@autocast_op
 def scatter_add(input, dim, index, src):
     """``input`` with ``out[i][index[i][j]] += src[i][j]`` along ``dim`` (repeats add up)."""
     _scatter_add_args(src)
@@ -810,13 +834,14 @@ def _scatter_add_(self, dim, index, src):
     return _write_at(ScatterAdd, self, key, src, True, inplace=True)
 
 
-def take_along_dim(input, indices, dim=None, *, out=None):
+@out_variant(dtype="exact")
+def take_along_dim(input, indices, dim=None):
     """``input`` read at ``indices`` along ``dim`` (broadcasting the other dims); with no
     ``dim``, both are flattened first."""
     _check_index_dtype(indices, "torch.take_along_dim(): dtype of indices should be Long but got "
                        f"{legacy_name(indices._data.dtype)}", allowed=(np.int64,))
     if dim is None:
-        return _out(gather(input.reshape(-1), 0, indices.reshape(-1)), out)
+        return gather(input.reshape(-1), 0, indices.reshape(-1))
     if input._data.ndim != indices._data.ndim:
         raise RuntimeError(
             "torch.take_along_dim(): input and indices should have the same number of "
@@ -830,7 +855,7 @@ def take_along_dim(input, indices, dim=None, *, out=None):
     xs[dim], js[dim] = input._data.shape[dim], indices._data.shape[dim]
     x = input if list(input._data.shape) == xs else input.expand(xs)
     idx = indices if list(indices._data.shape) == js else indices.expand(js)
-    return _out(gather(x, dim, idx), out)
+    return gather(x, dim, idx)
 
 
 # ---------------------------------------------------------------------------- index_* ops
@@ -848,7 +873,8 @@ def _dim_key(dim, idx):
     return (_FULL,) * dim + (idx,)
 
 
-def index_select(input, dim, index, *, out=None):
+@out_variant(dtype="exact")
+def index_select(input, dim, index):
     """The entries of ``input`` along ``dim`` at the positions in the 1-d ``index``."""
     dim, idx = _vector_index("index_select", input, dim, index, IndexError,
                              "index_select(): Index is supposed to be a vector",
@@ -856,14 +882,14 @@ def index_select(input, dim, index, *, out=None):
                              "index_select(): Expected dtype int32 or int64 for index",
                              RuntimeError)
     x = input if input._data.ndim else input.reshape(1)
-    if _out_of_range(idx, 0, x._data.shape[dim]) is not None:
-        if x._data.shape[dim] == 0 and x._data.ndim > 1:
-            raise RuntimeError("index_select(): self indexing axis dim should be positive")
-        raise IndexError("index out of range in self")
+    n = x._data.shape[dim]
+    if n == 0 and idx.size and x._data.ndim > 1:
+        raise RuntimeError("index_select(): self indexing axis dim should be positive")
+    check_range(idx, 0, n, lambda bad: IndexError("index out of range in self"))
     res = IndexSelect.apply(x, _dim_key(dim, idx))
     if not input._data.ndim:
         res = res.reshape(())
-    return _out(res, out)
+    return res
 
 
 def _index_source_args(op, input, dim, index, source, sig):
@@ -896,9 +922,13 @@ def _index_source_args(op, input, dim, index, source, sig):
         raise RuntimeError("source tensor shape must match self tensor shape, excluding the "
                            f"specified dimension. Got self.shape = {list(x_shape)} "
                            f"source.shape = {list(s_shape)}")
-    _check_in_range(idx, x_shape[dim] if x_shape else 1, dim,
-                    IndexError if op == "index_copy_" else RuntimeError,
-                    f"{op}(): " if op == "index_copy_" else "")
+    if op == "index_reduce_":  # (PyTorch's index_reduce words it as index_select does)
+        check_range(idx, 0, x_shape[dim] if x_shape else 1,
+                    lambda bad: IndexError("index out of range in self"))
+    else:
+        _check_in_range(idx, x_shape[dim] if x_shape else 1, dim,
+                        IndexError if op == "index_copy_" else RuntimeError,
+                        f"{op}(): " if op == "index_copy_" else "")
     if not x_shape:  # a 0-d input is written as its 1-element view
         source = source.reshape(1)
     return dim, idx, source
@@ -911,10 +941,11 @@ def _index_add_args(input, dim, index, source, alpha):
     return dim, idx, source if alpha == 1 else source * alpha
 
 
-def index_add(input, dim, index, source, *, alpha=1, out=None):
+@out_variant(dtype="exact")
+def index_add(input, dim, index, source, *, alpha=1):
     """``input`` with ``alpha * source`` added along ``dim`` at the positions ``index``."""
     dim, idx, source = _index_add_args(input, dim, index, source, alpha)
-    return _out(_write_at(IndexAdd, input, _dim_key(dim, idx), source, True, inplace=False), out)
+    return _write_at(IndexAdd, input, _dim_key(dim, idx), source, True, inplace=False)
 
 
 def _index_add_(self, dim, index, source, *, alpha=1):
@@ -929,6 +960,8 @@ def _index_copy_args(input, dim, index, source):
                      f"(self) {a} and (source) {b}")
 
 
+@out_variant(dtype="exact")
+@autocast_op
 def index_copy(input, dim, index, source):
     """``input`` with the slices along ``dim`` at ``index`` replaced by those of ``source``."""
     dim, idx, source = _index_copy_args(input, dim, index, source)
@@ -946,9 +979,8 @@ def _index_fill_args(input, dim, index, value):
                              "Index has to be a vector/scalar", (np.int64,),
                              "index_fill_(): Expected dtype int64 for index.", IndexError)
     n = input._data.shape[dim] if input._data.ndim else 1
-    bad = _out_of_range(idx, -n, n)
-    if bad is not None:
-        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {n}")
+    check_range(idx, -n, n, lambda bad: IndexError(
+        f"index {bad} is out of bounds for dimension {dim} with size {n}"))
     return dim, idx, value
 
 
@@ -964,6 +996,7 @@ def _index_fill_(self, dim, index, value):
     return _write_at(IndexFill, self, _dim_key(dim, idx), value, False, inplace=True)
 
 
+@out_variant(dtype="exact")
 def take(input, index):
     """``input`` read as 1-d at the positions ``index`` (negative ones count from the end)."""
     _check_index_dtype(index, "take(): Expected a long tensor for index, but got "
@@ -971,35 +1004,26 @@ def take(input, index):
     check_same_device("take", input, index)
     n = input._data.size
     idx = _index_on(input, index)
-    bad = _out_of_range(idx, -n, n)
-    if bad is not None:
-        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
-                         "elements.")
+    check_range(idx, -n, n, lambda bad: IndexError(
+        f"out of range: tried to access index {bad} on a tensor of {n} elements."))
     return Take.apply(input.reshape(-1), (idx,))
 
 
 # ---------------------------------------------------------------------------- nonzero
-def nonzero(input, *, out=None, as_tuple=False):
+@out_variant(dtype="exact")
+def nonzero(input, *, as_tuple=False):
     """The indices of the non-zero elements: an ``(n, ndim)`` int64 tensor, or with ``as_tuple``
     one 1-d tensor per dim (a 0-d input counts as 1-d)."""
     xp, a = input.xp, input._data
     if as_tuple:
         return tuple(make(i.astype(np.int64, copy=False), input._device)
                      for i in xp.nonzero(a if a.ndim else a.reshape(1)))
-    return _out(make(xp.argwhere(a).astype(np.int64, copy=False), input._device), out)
+    return make(xp.argwhere(a).astype(np.int64, copy=False), input._device)
 
 
 def argwhere(input):
     """The indices of the non-zero elements as an ``(n, ndim)`` int64 tensor."""
     return nonzero(input)
-
-
-def _out(result, out):
-    """PyTorch's ``out=``: copy ``result`` into ``out`` and return ``out``."""
-    if out is None:
-        return result
-    _setitem(out, Ellipsis, result)
-    return out
 
 
 # ---------------------------------------------------------------------------- Tensor methods

@@ -13,12 +13,14 @@ from __future__ import annotations
 import math
 import warnings
 
+from .._out import out_variant
 from .._tensor_base import TensorBase, make
 from ..autograd.function import Function, apply_inplace
 from ..autograd.grad_mode import state as _grad_state
-from ..dtypes import legacy_name
+from ..dtypes import bfloat16, float16, float32, keep_dtype, legacy_name, to_dtype
+from ._autocast import autocast_op
 from ._util import check_same_device, wrap_dim
-from .elementwise import _out, where
+from .elementwise import where
 from .shape import broadcast_tensors, cat, stack
 
 __all__ = ["addbmm", "addmm", "addmv", "addr", "baddbmm", "bmm", "cdist", "cross", "dot", "einsum",
@@ -27,7 +29,7 @@ __all__ = ["addbmm", "addmm", "addmv", "addr", "baddbmm", "bmm", "cdist", "cross
 # The C++ scalar names PyTorch prints in some dtype errors ("float != long int").
 _CPP_NAME = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
              "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-             "bool": "bool"}
+             "bool": "bool", "bfloat16": "c10::BFloat16"}
 
 
 # ------------------------------------------------------------------------------ checks
@@ -231,7 +233,7 @@ class Matmul(Function):
         if need_a or need_b:
             ctx.ndims = (a._data.ndim, b._data.ndim)
             ctx.save_for_backward(a if need_b else None, b if need_a else None)
-        return make(_product(a._data, b._data), a.device)
+        return make(keep_dtype(_product(a._data, b._data), a._data), a.device)
 
     @staticmethod
     def backward(ctx, g):
@@ -248,7 +250,7 @@ class Mm(Matmul):
         if need_a or need_b:
             ctx.ndims = (2, 2)
             ctx.save_for_backward(a if need_b else None, b if need_a else None)
-        return make(a._data @ b._data, a.device)
+        return make(keep_dtype(a._data @ b._data, a._data), a.device)
 
 
 class Bmm(Matmul):
@@ -267,6 +269,8 @@ class Vdot(Matmul):
     pass
 
 
+@out_variant(dtype="exact")
+@autocast_op
 def matmul(input, other):
     """Matrix product with NumPy's rules: 1-D operands become a row/column (then dropped), and
     N-D operands are stacks of matrices whose batch dims broadcast.
@@ -304,8 +308,23 @@ def matmul(input, other):
     return Matmul.apply(input, other)
 
 
-def mm(input, mat2):
+def _out_dtype(op, out_dtype, *tensors):
+    """The operands of a product asked for in ``out_dtype`` (PyTorch's ``mm(a, b, out_dtype)``):
+    cast to it, so the product accumulates in it. PyTorch allows the operands' own dtype, or
+    float32 for float16/bfloat16 operands."""
+    dt, have = to_dtype(out_dtype), tensors[-1].dtype
+    if dt != have and not (dt == float32 and have in (float16, bfloat16)):
+        raise RuntimeError(f"{op}: out_dtype must be the same as input dtype or fp32 for "
+                           "fp16/bf16 inputs")
+    return [t.to(dt) if isinstance(t, TensorBase) else t for t in tensors]
+
+
+@out_variant(dtype="exact")
+@autocast_op
+def mm(input, mat2, out_dtype=None):
     """Matrix product of two 2-D tensors (no broadcasting; see :func:`matmul`)."""
+    if out_dtype is not None:
+        return mm(*_out_dtype("mm", out_dtype, input, mat2))
     if _plain_mm(input, mat2):
         return Mm.apply(input, mat2)
     _tensors("mm", ("input", "mat2"), input, mat2)
@@ -317,8 +336,12 @@ def mm(input, mat2):
     return Mm.apply(input, mat2)
 
 
-def bmm(input, mat2):
+@out_variant(dtype="exact")
+@autocast_op
+def bmm(input, mat2, out_dtype=None):
     """Batched matrix product of (b, n, k) and (b, k, m) tensors (no broadcasting)."""
+    if out_dtype is not None:
+        return bmm(*_out_dtype("bmm", out_dtype, input, mat2))
     _tensors("bmm", ("input", "mat2"), input, mat2)
     _check_3d(input, mat2)
     _same_device("bmm", input, mat2)
@@ -328,6 +351,8 @@ def bmm(input, mat2):
     return Bmm.apply(input, mat2)
 
 
+@out_variant(dtype="exact")
+@autocast_op
 def mv(input, vec):
     """Product of a matrix (n, m) and a vector (m,)."""
     _tensors("mv", ("input", "vec"), input, vec)
@@ -339,22 +364,26 @@ def mv(input, vec):
     return Mv.apply(input, vec)
 
 
+@out_variant(dtype="exact")
+@autocast_op
 def dot(input, tensor):
     """Dot product of two 1-D tensors of the same length and dtype (a 0-d tensor)."""
     _tensors("dot", ("input", "tensor"), input, tensor)
+    _same_device("dot", input, tensor)  # PyTorch's dispatcher checks devices before the kernel
     _check_dot(input, tensor)
-    _same_device("dot", input, tensor)
     return Dot.apply(input, tensor)
 
 
+@out_variant(dtype="exact")
 def vdot(input, other):
     """Dot product conjugating ``input``; the same as :func:`dot` for real tensors."""
     _tensors("vdot", ("input", "other"), input, other)
-    _check_dot(input, other)
     _same_device("vdot", input, other)
+    _check_dot(input, other)
     return Vdot.apply(input, other)
 
 
+@out_variant
 def outer(input, vec2):
     """Outer product of two 1-D tensors: ``out[i, j] = input[i] * vec2[j]`` (dtypes promote)."""
     _tensors("outer", ("input", "vec2"), input, vec2)
@@ -368,6 +397,8 @@ def outer(input, vec2):
 ger = outer
 
 
+@out_variant
+@autocast_op
 def addr(input, vec1, vec2, *, beta=1, alpha=1):
     """``beta * input + alpha * outer(vec1, vec2)``; ``input`` broadcasts to the outer product's
     shape, and with ``beta=0`` it is ignored (NaN in it does not propagate)."""
@@ -387,7 +418,9 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
 
 
 # ------------------------------------------------------------------------------ cross, cdist
-def cross(input, other, dim=None, *, out=None):
+@out_variant(dtype="exact")
+@autocast_op
+def cross(input, other, dim=None):
     """The cross product of 3-vectors along ``dim`` (None: the first dim of size 3); the other
     dims broadcast."""
     _tensors("cross", ("input", "other"), input, other)
@@ -399,17 +432,18 @@ def cross(input, other, dim=None, *, out=None):
         dim = next((d for d, n in enumerate(input._data.shape) if n == 3), None)
         if dim is None:
             raise RuntimeError("no dimension of size 3 in input")
-    return _linalg_cross(input, other, dim, out)
+    return _linalg_cross(input, other, dim)
 
 
-def linalg_cross(input, other, *, dim=-1, out=None):
+@out_variant(dtype="exact")
+def linalg_cross(input, other, *, dim=-1):
     """``torch.linalg.cross``: the cross product of 3-vectors along ``dim`` (default the last),
     other dims broadcast."""
     _tensors("linalg.cross", ("input", "other"), input, other)
-    return _linalg_cross(input, other, dim, out)
+    return _linalg_cross(input, other, dim)
 
 
-def _linalg_cross(input, other, dim, out):
+def _linalg_cross(input, other, dim):
     nd = input._data.ndim
     if other._data.ndim != nd:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
@@ -423,9 +457,10 @@ def _linalg_cross(input, other, dim, out):
     a0, a1, a2 = input.unbind(d)
     b0, b1, b2 = other.unbind(d)
     res = stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], dim=d)
-    return _out(res, out, "linalg.cross")
+    return res
 
 
+@autocast_op
 def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     """The ``p``-norm distances between each row of ``x1`` (..., P, M) and of ``x2`` (..., R, M),
     shaped (..., P, R); batch dims broadcast. For p=2 ``compute_mode`` picks, as in PyTorch, the
@@ -482,7 +517,7 @@ class Addmm(Function):
             if input.device is not a.device:  # a 0-d CPU input beside GPU matrices
                 c = a.xp.asarray(c)
             out += c if beta == 1 else c * beta
-        return make(out, a.device)
+        return make(keep_dtype(out, a._data), a.device)
 
     @staticmethod
     def backward(ctx, g):
@@ -505,14 +540,18 @@ class Baddbmm(Addmm):
     pass
 
 
-def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+@out_variant(dtype="exact")
+@autocast_op
+def addmm(input, mat1, mat2, out_dtype=None, *, beta=1, alpha=1):
     """``beta * input + alpha * (mat1 @ mat2)`` in one fused op; ``input`` broadcasts to the
     product's shape (this is ``nn.Linear``'s kernel)."""
+    if out_dtype is not None:
+        return addmm(*_out_dtype("addmm", out_dtype, input, mat1, mat2), beta=beta, alpha=alpha)
     if _plain_mm(mat1, mat2) and isinstance(input, TensorBase):
         # The hot case (nn.Linear): a bias of the product's shape or its last dim, same dtype
         # and device, float coefficients left as they are.
         c, m = input._data, mat2._data
-        if (c.dtype == m.dtype and m.dtype.kind == "f" and input.device is mat1.device
+        if (c.dtype == m.dtype and m.dtype.kind in "fV" and input.device is mat1.device
                 and (c.shape == (m.shape[1],) or c.shape == (mat1._data.shape[0], m.shape[1]))):
             return Addmm.apply(input, mat1, mat2, beta, alpha)
     _tensors("addmm", ("input", "mat1", "mat2"), input, mat1, mat2)
@@ -532,6 +571,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return Addmm.apply(input, mat1, mat2, *_scalars(dt, beta, alpha))
 
 
+@out_variant(dtype="exact")
+@autocast_op
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     """``beta * input + alpha * (mat @ vec)`` in one fused op."""
     _tensors("addmv", ("input", "mat", "vec"), input, mat, vec)
@@ -543,8 +584,13 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
     return Addmv.apply(input, mat, vec, *_scalars(mat._data.dtype, beta, alpha))
 
 
-def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+@out_variant(dtype="exact")
+@autocast_op
+def baddbmm(input, batch1, batch2, out_dtype=None, *, beta=1, alpha=1):
     """``beta * input + alpha * bmm(batch1, batch2)`` in one fused op."""
+    if out_dtype is not None:
+        return baddbmm(*_out_dtype("baddbmm", out_dtype, input, batch1, batch2), beta=beta,
+                       alpha=alpha)
     _tensors("baddbmm", ("input", "batch1", "batch2"), input, batch1, batch2)
     s1, s2 = batch1._data.shape, batch2._data.shape
     if len(s1) >= 2 and len(s2) >= 3:  # PyTorch expands input before checking the ranks
@@ -563,6 +609,8 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     return Baddbmm.apply(input, batch1, batch2, *_scalars(batch1._data.dtype, beta, alpha))
 
 
+@out_variant(dtype="exact", resize_warning=None)
+@autocast_op
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])`` (the batch is summed)."""
     _tensors("addbmm", ("input", "batch1", "batch2"), input, batch1, batch2)
@@ -604,7 +652,10 @@ class Einsum(Function):
         # operand j is needed for the gradient of every other operand
         ctx.save_for_backward(*(o if any(need[:j] + need[j + 1:]) else None
                                 for j, o in enumerate(operands)))
-        arrays = [o._data for o in operands]
+        # (NumPy's einsum has no bfloat16 loop: bfloat16 operands contract in float32, as
+        # PyTorch accumulates them, and the result is rounded back)
+        arrays = [o._data.astype("float32") if o._data.dtype.kind == "V" else o._data
+                  for o in operands]
         # NOTE: optimize=True contracts pairwise through BLAS (fast for large operands, and the
         # only sane order for 3+), but its path search costs ~20 us: small products skip it.
         optimize = len(arrays) > 2 or (len(arrays) == 2 and max(a.size for a in arrays) > 4096)
@@ -613,7 +664,7 @@ class Einsum(Function):
         if len(operands) == 1 and operands[0].xp.may_share_memory(res, arrays[0]):
             # a pure transpose / diagonal: NumPy returns a view, so it is one here too
             return operands[0]._view(res, lambda b: _contract(terms, out, (b,)))
-        return make(res, operands[0].device)
+        return make(keep_dtype(res, operands[0]._data), operands[0].device)
 
     @staticmethod
     def backward(ctx, g):
@@ -700,6 +751,7 @@ def _sublist_term(sub) -> str:
     return "".join(parts)
 
 
+@autocast_op
 def einsum(*args):
     """Sum of products over the subscripts of ``equation`` (NumPy's notation, with ``...`` and
     the implicit output: the ellipsis, then the letters used once, in order ``A-Za-z``).
@@ -832,6 +884,8 @@ def _canonical(equation: str, operands):
     return tuple(terms), out
 
 
+@out_variant(dtype="exact", differentiable=True)
+@autocast_op
 def tensordot(a, b, dims=2):
     """Contract ``dims`` (an int: the last of ``a`` with the first of ``b``; or two lists of
     dims) and keep the rest, ``a``'s free dims first."""
@@ -876,6 +930,8 @@ def tensordot(a, b, dims=2):
     return _contract(("".join(la), "".join(lb)), free, (a, b))
 
 
+@out_variant(dtype="exact", differentiable=True)
+@autocast_op
 def inner(input, other):
     """Sum of products over the last dims of ``input`` and ``other`` (a 0-d operand scales)."""
     _tensors("inner", ("input", "other"), input, other)
@@ -887,6 +943,7 @@ def inner(input, other):
     return tensordot(input, other, ([-1], [-1]))
 
 
+@out_variant
 def kron(input, other):
     """Kronecker product: block (i, j, ...) of the result is ``input[i, j, ...] * other``."""
     _tensors("kron", ("input", "other"), input, other)
@@ -914,6 +971,7 @@ class Trace(Function):
         return make(g.xp.eye(n, m, dtype=g._data.dtype), g.device) * g
 
 
+@autocast_op
 def trace(input):
     """Sum of the main diagonal of a 2-D tensor."""
     _tensors("trace", ("input",), input)
@@ -929,23 +987,33 @@ class LinalgMethods:
 
     __slots__ = ()
     matmul = matmul
-    mm = mm
-    bmm = bmm
     mv = mv
     dot = dot
     vdot = vdot
     outer = outer
     ger = ger
-    addmm = addmm
     addmv = addmv
-    baddbmm = baddbmm
     addbmm = addbmm
+
+    # (the methods have no ``out_dtype``, unlike the functions)
+    def mm(self, mat2):
+        return mm(self, mat2)
+
+    def bmm(self, mat2):
+        return bmm(self, mat2)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
     inner = inner
     kron = kron
     trace = trace
     addr = addr
     cross = cross
 
+    @autocast_op
     def __matmul__(self, other):
         if _plain_mm(self, other):  # matmul's hot case, without the call to matmul
             return Mm.apply(self, other)

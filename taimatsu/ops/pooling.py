@@ -23,7 +23,7 @@ __all__: list[str] = []
 def strided_windows(xp, a, kernel, stride, dilation, pad, out):
     """The (N, C, *out, *kernel) window view of ``a`` padded with its dtype's lowest value
     (padding never wins a maximum)."""
-    low = -xp.inf if a.dtype.kind == "f" else xp.iinfo(a.dtype).min
+    low = -xp.inf if a.dtype.kind in "fV" else xp.iinfo(a.dtype).min
     view = window_view(xp, pad_array(xp, a, pad, low), kernel, stride, dilation, out)
     nd = len(kernel)
     return view.transpose((0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd)))

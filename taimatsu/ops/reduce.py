@@ -13,16 +13,18 @@ import warnings
 from collections import namedtuple
 from types import SimpleNamespace
 
+from .._out import out_variant
 from .._tensor_base import TensorBase, make
 from ..autograd.function import Function, apply_inplace
 from ..backend import scatter_add as _scatter_add
 from ..dtypes import get_default_dtype, int64, legacy_name, to_dtype
 from . import elementwise
+from ._autocast import autocast_op
 from ._util import wrap_dim, wrap_dims
-from .index import _scatter_prepare
+from .index import _index_source_args, _scatter_prepare
 
 __all__ = ["all", "amax", "amin", "aminmax", "any", "argmax", "argmin", "argsort", "count_nonzero",
-           "cummax", "cummin", "cumprod", "cumsum", "kthvalue", "log_softmax", "logcumsumexp",
+           "cummax", "cummin", "cumprod", "cumsum", "index_reduce", "kthvalue", "log_softmax", "logcumsumexp",
            "logsumexp", "max", "mean", "median", "min", "mode", "nanmean", "nansum", "norm",
            "prod", "return_types", "scatter_reduce", "softmax", "sort", "std", "std_mean", "sum",
            "topk", "var", "var_mean"]
@@ -117,7 +119,7 @@ def _check_nonempty(name: str, a, dims, full: bool) -> None:
 
 
 def _check_float(name: str, x) -> None:
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind not in "fV":
         raise RuntimeError(f"{name} only support floating point and complex dtypes")
 
 
@@ -159,11 +161,15 @@ def _expand_0d(g, shape):
     return make(arr, g.device)
 
 
+@out_variant(dtype="out")
+@autocast_op
 def sum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum of elements over ``dim`` (int or tuple) or all of them; integers sum as int64."""
     a = input._data
     if dim is None and dtype is None and not keepdim and a.dtype.kind == "f":
         return Sum.apply(input)
+    if a.dtype.kind == "V" and dtype is None:  # bfloat16 accumulates in float32, as in PyTorch
+        return sum(input.float(), dim, keepdim).to(input.dtype)
     acc = None if dtype is None and a.dtype.kind == "f" else _acc_dtype(dtype, a)
     return Sum.apply(input, _ALL_DIMS[a.ndim] if dim is None else _dims(dim, a.ndim), keepdim, acc)
 
@@ -216,7 +222,7 @@ class Mean(Function):
         ctx.n = n
         if n == 0:  # NumPy warns about an empty mean; PyTorch quietly gives NaN
             out = x.xp.full(_out_shape(a.shape, dims, keepdim), _NAN, dtype or a.dtype)
-        elif dtype is None and a.dtype.kind == "f" and a.dtype.itemsize >= 4 and n < 1 << 24:
+        elif dtype is None and a.dtype.kind in "fV" and a.dtype.itemsize >= 4 and n < 1 << 24:
             # NumPy's mean is this sum and division (it divides in float64 and rounds, which
             # for a float32 sum and an n exact in float32 is the same float32 quotient), minus
             # ~8 us of Python bookkeeping.
@@ -231,15 +237,18 @@ class Mean(Function):
         return _expand_back(g / ctx.n if ctx.n else g, *ctx.meta), None, None, None
 
 
+@out_variant
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean of elements over ``dim``; integer inputs need a float ``dtype`` (as in PyTorch)."""
     kind = input._data.dtype if dtype is None else to_dtype(dtype).np
-    if kind.kind != "f":
+    if kind.kind not in "fV":
         which = "Input" if dtype is None else "Optional"
         raise RuntimeError(
             "mean(): could not infer output dtype. " f"{which} dtype must be either a floating "
             f"point or complex dtype. Got: {legacy_name(kind)}"
         )
+    if kind.kind == "V" and dtype is None:  # bfloat16 accumulates in float32, as in PyTorch
+        return mean(input.float(), dim, keepdim).to(input.dtype)
     return Mean.apply(input, _dims(dim, input._data.ndim), keepdim,
                       None if dtype is None else kind)
 
@@ -259,18 +268,20 @@ class Nansum(Function):
         return _unreduce(g, *ctx.meta) * keep, None, None, None
 
 
+@out_variant(dtype="out")
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum over ``dim`` treating NaN as zero."""
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in "fV":
         return sum(input, dim, keepdim, dtype=dtype)
     return Nansum.apply(input, _dims(dim, input._data.ndim), keepdim,
                         None if dtype is None else to_dtype(dtype).np)
 
 
+@out_variant
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean over ``dim`` of the non-NaN elements."""
     a = input._data
-    if a.dtype.kind != "f":
+    if a.dtype.kind not in "fV":
         raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
                            f"but got {legacy_name(a.dtype)}")
     xp = input.xp
@@ -314,6 +325,8 @@ class Prod(Function):
         return g * (nz * out / x1 + others), None, None, None
 
 
+@out_variant(dtype="out")
+@autocast_op
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product of elements over ``dim`` or all of them; integers multiply as int64."""
     return Prod.apply(input, _dims(dim, input._data.ndim), keepdim, _acc_dtype(dtype, input._data))
@@ -325,7 +338,7 @@ def _even_split(xp, a, o, dims, nan_ties):
     value ``o`` (kept dims). With ``nan_ties`` NaN equals NaN (PyTorch's max()/min()/median());
     without, a NaN result gets NaN weights (its amax/amin/inf-norm)."""
     mask = a == o
-    if nan_ties and a.dtype.kind == "f":
+    if nan_ties and a.dtype.kind in "fV":
         mask |= xp.isnan(a) & xp.isnan(o)
     count = mask.sum(axis=dims, keepdims=True)
     # Dividing by NaN instead of 0 gives the same answer without NumPy's warning.
@@ -373,7 +386,7 @@ class Median(Amax):
             return xp.full((), _NAN, a.dtype)
         s = xp.sort(a.reshape(-1))
         mid = s[(s.size - 1) // 2]
-        if a.dtype.kind == "f":  # NaN sorts last; any NaN makes the median NaN
+        if a.dtype.kind in "fV":  # NaN sorts last; any NaN makes the median NaN
             mid = xp.where(s[-1] != s[-1], s[-1], mid)
         return mid
 
@@ -422,7 +435,11 @@ def _select(kind, name, input, dim, keepdim, pick):
                              input.device))
 
 
-def _max_or_min(name, input, dim, keepdim):
+def _max_or_min(name, input, dim, keepdim, other):
+    if other is not None:  # max(input, other=t): PyTorch takes the overload's name by keyword
+        if dim is not None:
+            raise TypeError(f"{name}() received both dim and other")
+        dim = other
     if isinstance(dim, TensorBase):  # max(input, other): the elementwise maximum
         return getattr(elementwise, "maximum" if name == "max" else "minimum")(input, dim)
     if dim is None:
@@ -434,17 +451,20 @@ def _max_or_min(name, input, dim, keepdim):
                    lambda a, d: getattr(a, fn)(axis=d, keepdims=True))
 
 
-def max(input, dim=None, keepdim=False):
+@out_variant
+def max(input, dim=None, keepdim=False, *, other=None):
     """``max(x)``: the largest element; ``max(x, dim, keepdim)``: (values, indices) along
     ``dim``; ``max(x, other)``: the elementwise maximum."""
-    return _max_or_min("max", input, dim, keepdim)
+    return _max_or_min("max", input, dim, keepdim, other)
 
 
-def min(input, dim=None, keepdim=False):
+@out_variant
+def min(input, dim=None, keepdim=False, *, other=None):
     """``min(x)``, ``min(x, dim, keepdim)`` -> (values, indices), or ``min(x, other)``."""
-    return _max_or_min("min", input, dim, keepdim)
+    return _max_or_min("min", input, dim, keepdim, other)
 
 
+@out_variant(dtype="exact")
 def amax(input, dim=(), keepdim=False):
     """Largest values over ``dim`` (all dims by default); ties share the gradient evenly."""
     a = input._data
@@ -453,6 +473,7 @@ def amax(input, dim=(), keepdim=False):
     return Amax.apply(input, dims, keepdim, False)
 
 
+@out_variant(dtype="exact")
 def amin(input, dim=(), keepdim=False):
     """Smallest values over ``dim`` (all dims by default); ties share the gradient evenly."""
     a = input._data
@@ -461,6 +482,7 @@ def amin(input, dim=(), keepdim=False):
     return Amin.apply(input, dims, keepdim, False)
 
 
+@out_variant(dtype="exact")
 def aminmax(input, *, dim=None, keepdim=False):
     """(min, max) over ``dim`` or all elements."""
     d = () if dim is None else dim
@@ -485,11 +507,13 @@ def _arg(name, input, dim, keepdim):
     return make(out.astype(int64.np, copy=False), input.device)
 
 
+@out_variant(dtype="exact")
 def argmax(input, dim=None, keepdim=False):
     """Index of the largest element (of the flattened input when ``dim`` is None)."""
     return _arg("argmax", input, dim, keepdim)
 
 
+@out_variant(dtype="exact")
 def argmin(input, dim=None, keepdim=False):
     """Index of the smallest element (of the flattened input when ``dim`` is None)."""
     return _arg("argmin", input, dim, keepdim)
@@ -583,17 +607,20 @@ def _var_args(name, input, dim, unbiased, correction):
     return dims, c
 
 
+@out_variant
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over ``dim`` with ``correction`` (default 1: Bessel's) subtracted from the count;
     the legacy ``unbiased`` flag means correction 1 (True) or 0 (False)."""
     return Var.apply(input, *_var_args("var", input, dim, unbiased, correction), keepdim)
 
 
+@out_variant
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation over ``dim``; ``correction``/``unbiased`` as in :func:`var`."""
     return Std.apply(input, *_var_args("std", input, dim, unbiased, correction), keepdim)
 
 
+@out_variant
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """(variance, mean) over ``dim``."""
     v = var(input, dim, unbiased, keepdim, correction=correction)
@@ -601,6 +628,7 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return v, mean(input, dim, keepdim)
 
 
+@out_variant
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """(standard deviation, mean) over ``dim``."""
     s = std(input, dim, unbiased, keepdim, correction=correction)
@@ -614,7 +642,7 @@ class Logsumexp(Function):
     def forward(ctx, x, dims, keepdim):
         a = x._data
         xp = x.xp
-        if a.dtype.kind != "f":
+        if a.dtype.kind not in "fV":
             a = a.astype(get_default_dtype().np)
         ctx.meta = (a.shape, dims, keepdim)
         if _numel(a.shape, dims) == 0:
@@ -640,6 +668,8 @@ class Logsumexp(Function):
         return _unreduce(g, *ctx.meta) * (x - _unreduce(out, *ctx.meta)).exp(), None, None
 
 
+@out_variant
+@autocast_op
 def logsumexp(input, dim, keepdim=False):
     """``log(sum(exp(input)))`` over ``dim``, computed stably."""
     return Logsumexp.apply(input, _dims(dim, input._data.ndim), keepdim)
@@ -699,7 +729,8 @@ class Norm(Function):
         return g * s * (ax / safe) ** (p - 1), None, None, None
 
 
-def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+@out_variant(dtype="exact")
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """The vector ``p``-norm over ``dim`` (all elements by default); ``'fro'`` is the 2-norm.
 
     ``p`` may be any number, ``inf`` or ``-inf``; the gradient where the norm is 0 is 0.
@@ -712,7 +743,7 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
     if dtype is not None:
         input = input.to(to_dtype(dtype))
     a = input._data
-    if a.dtype.kind != "f":
+    if a.dtype.kind not in "fV":
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
                            f"input. Got {legacy_name(a.dtype)}")
     dims = _dims(dim, a.ndim)
@@ -721,11 +752,7 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
         raise RuntimeError(
             f"linalg.vector_norm cannot compute the {p:g} norm on an empty tensor because the "
             "operation does not have an identity")
-    result = Norm.apply(input, p, dims, keepdim)
-    if out is not None:
-        out.copy_(result)
-        return out
-    return result
+    return Norm.apply(input, p, dims, keepdim)
 
 
 # ---------------------------------------------------------------------------- all, any
@@ -736,11 +763,13 @@ def _logical(name, input, dim, keepdim):
     return make(out.astype(a.dtype) if a.dtype.kind == "u" else out, input.device)
 
 
+@out_variant(dtype="exact")
 def all(input, dim=None, keepdim=False):
     """True where every element over ``dim`` is non-zero."""
     return _logical("all", input, dim, keepdim)
 
 
+@out_variant(dtype="exact")
 def any(input, dim=None, keepdim=False):
     """True where some element over ``dim`` is non-zero."""
     return _logical("any", input, dim, keepdim)
@@ -781,6 +810,8 @@ class ReverseCumsum(Function):
         return Cumsum.apply(g, ctx.dim, None), None
 
 
+@out_variant(dtype="out")
+@autocast_op
 def cumsum(input, dim, *, dtype=None):
     """Running sum along ``dim``; integers accumulate as int64."""
     return Cumsum.apply(input, wrap_dim(dim, input._data.ndim), _acc_dtype(dtype, input._data))
@@ -816,6 +847,8 @@ class Cumprod(Function):
         return grad + at_zero, None, None
 
 
+@out_variant(dtype="out")
+@autocast_op
 def cumprod(input, dim, *, dtype=None):
     """Running product along ``dim``; integers accumulate as int64."""
     return Cumprod.apply(input, wrap_dim(dim, input._data.ndim), _acc_dtype(dtype, input._data))
@@ -831,18 +864,20 @@ def _cum_extreme(name, input, dim, ufunc):
     a1 = _as_1d(a)
     run = getattr(xp, ufunc).accumulate(a1, axis=d)
     hit = a1 == run
-    if a1.dtype.kind == "f":
+    if a1.dtype.kind in "fV":
         hit |= xp.isnan(a1)
     pos = xp.arange(a1.shape[d]).reshape([-1 if i == d else 1 for i in range(a1.ndim)])
     order = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=d)
     return name(*_take(input, d, order))
 
 
+@out_variant(dtype="exact")
 def cummax(input, dim):
     """(values, indices) of the running maximum along ``dim``."""
     return _cum_extreme(return_types.cummax, input, dim, "maximum")
 
 
+@out_variant(dtype="exact")
 def cummin(input, dim):
     """(values, indices) of the running minimum along ``dim``."""
     return _cum_extreme(return_types.cummin, input, dim, "minimum")
@@ -852,7 +887,7 @@ class Logcumsumexp(Function):
     @staticmethod
     def forward(ctx, x, dim):
         a = x._data
-        if a.dtype.kind != "f":
+        if a.dtype.kind not in "fV":
             raise NotImplementedError(
                 f'"logcumsumexp_out_{x.device.type}" not implemented for \'{legacy_name(a.dtype)}\'')
         ctx.dim = dim
@@ -885,6 +920,7 @@ class Logcumsumexp(Function):
         return (x + pos).exp() - (x + neg).exp(), None
 
 
+@out_variant(dtype="exact")
 def logcumsumexp(input, dim):
     """``log(cumsum(exp(input)))`` along ``dim``, computed without overflow."""
     return Logcumsumexp.apply(input, wrap_dim(dim, input._data.ndim))
@@ -899,7 +935,7 @@ def _softmax_args(name, input, dim, dtype):
     n = a.ndim
     # NOTE: an in-range int dim (the hot case) is wrapped inline; wrap_dim handles the rest.
     dim = dim % n if type(dim) is int and -n <= dim < n else wrap_dim(dim, n)
-    if a.dtype.kind != "f" and a.size:  # (after the dim check; no kernel runs when empty)
+    if a.dtype.kind not in "fV" and a.size:  # (after the dim check; no kernel runs when empty)
         raise NotImplementedError(f'"{name}" not implemented for \'{legacy_name(a.dtype)}\'')
     return input, dim
 
@@ -955,11 +991,15 @@ class LogSoftmax(Function):
         return g - y.exp() * g.sum(ctx.dim, keepdim=True), None
 
 
+@out_variant(dtype="exact", differentiable=True)
+@autocast_op
 def softmax(input, dim, dtype=None):
     """``exp(x) / sum(exp(x))`` along ``dim``, computed stably (``dtype`` casts the input)."""
     return Softmax.apply(*_softmax_args("softmax", input, dim, dtype))
 
 
+@out_variant(dtype="exact", differentiable=True)
+@autocast_op
 def log_softmax(input, dim, dtype=None):
     """``log(softmax(x))`` along ``dim``, computed stably (``dtype`` casts the input)."""
     return LogSoftmax.apply(*_softmax_args("log_softmax", input, dim, dtype))
@@ -989,7 +1029,8 @@ def _take(input, dim, order):
     return input.gather(dim, idx), idx
 
 
-def sort(input, dim=-1, descending=False, stable=False):
+@out_variant(dtype="exact")
+def sort(input, dim=-1, descending=False, *, stable=False):
     """(values, indices) sorted along ``dim``.
 
     Always stable (equal values keep their order), whatever ``stable`` says: PyTorch's CPU
@@ -1001,7 +1042,8 @@ def sort(input, dim=-1, descending=False, stable=False):
     return return_types.sort(*_take(input, d, order))
 
 
-def argsort(input, dim=-1, descending=False, stable=False):
+@out_variant(dtype="exact")
+def argsort(input, dim=-1, descending=False, *, stable=False):
     """Indices that sort ``input`` along ``dim`` (stably, as :func:`sort`)."""
     a = input._data
     d = wrap_dim(dim, a.ndim)
@@ -1009,6 +1051,7 @@ def argsort(input, dim=-1, descending=False, stable=False):
     return make(order.astype(int64.np, copy=False), input.device)
 
 
+@out_variant(dtype="exact")
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """(values, indices) of the ``k`` largest (or smallest) elements along ``dim``, in order."""
     a = input._data
@@ -1029,6 +1072,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     return return_types.topk(*_take(input, d, order))
 
 
+@out_variant(dtype="exact")
 def kthvalue(input, k, dim=-1, keepdim=False):
     """(values, indices) of the ``k``-th smallest element along ``dim`` (k counts from 1)."""
     a = input._data
@@ -1044,12 +1088,13 @@ def _median_index(xp, a1, d):
     order = _order(xp, a1, d, False)
     n = a1.shape[d]
     pos = xp.full(_kept(a1.shape, (d,)), (n - 1) // 2, dtype=order.dtype)
-    if a1.dtype.kind == "f":
+    if a1.dtype.kind in "fV":
         nans = xp.isnan(a1).sum(axis=d, keepdims=True)
         pos = xp.where(nans > 0, n - nans, pos)  # NaNs sort last, in their original order
     return xp.take_along_axis(order, pos, axis=d)
 
 
+@out_variant(dtype="exact")
 def median(input, dim=None, keepdim=False):
     """``median(x)``: the lower median of all elements; ``median(x, dim, keepdim)``: (values,
     indices) along ``dim``. NaN propagates."""
@@ -1075,6 +1120,7 @@ def _mode_index(xp, a1, d):
     return xp.take_along_axis(order, best, axis=d)
 
 
+@out_variant(dtype="exact")
 def mode(input, dim=-1, keepdim=False):
     """(values, indices): the most frequent value along ``dim`` (the smallest one on ties) and
     the index of its last occurrence."""
@@ -1094,7 +1140,7 @@ def _scatter_reduce_array(xp, a, key, src, reduce, include_self):
             ident = 0
         elif reduce == "prod":
             ident = 1
-        elif a.dtype.kind == "f":
+        elif a.dtype.kind in "fV":
             ident = -_INF if reduce == "amax" else _INF
         else:
             info = xp.iinfo(a.dtype) if a.dtype.kind in "iu" else None
@@ -1111,7 +1157,7 @@ def _scatter_reduce_array(xp, a, key, src, reduce, include_self):
             count[key] = 0
         _scatter_add(xp, count, key, xp.ones(src.shape, dtype=a.dtype))
         count = xp.maximum(count, 1)
-        out = out / count if a.dtype.kind == "f" else xp.floor_divide(out, count)
+        out = out / count if a.dtype.kind in "fV" else xp.floor_divide(out, count)
     return out
 
 
@@ -1177,6 +1223,7 @@ def _scatter_reduce_args(input, dim, index, src, reduce):
     return key, src, idx, d, reduce
 
 
+@out_variant(dtype="exact")
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     """``input`` with each ``src[i][j]`` reduced into position ``index[i][j]`` along ``dim``
     (for ``dim=1``) by ``reduce`` (``"sum"``, ``"prod"``, ``"mean"``, ``"amax"``, ``"amin"``);
@@ -1191,6 +1238,38 @@ def _scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
     _scatter_reduce_args(self, dim, index, src, reduce)  # (errors before anything changes)
     return apply_inplace(self, lambda t, s: scatter_reduce(t, dim, index, s, reduce,
                                                            include_self=include_self), src)
+
+
+def _index_reduce_args(input, dim, index, source, reduce):
+    """index_reduce's checks; returns (dim, source, the index spread to source's shape)."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError("index_reduce(): Expected reduce to be one of prod, mean, amax or amin "
+                           f"but got {reduce}.")
+    dim, idx, source = _index_source_args(
+        "index_reduce_", input, dim, index, source,
+        lambda a, b: f"index_reduce_(): self ({a}) and source ({b}) must have the same scalar "
+                     "type")
+    along = [1] * source._data.ndim
+    along[dim] = -1
+    spread = make(idx.astype(int64.np, copy=False), input.device).reshape(along)
+    return dim, source, spread.expand(source._data.shape)
+
+
+@out_variant(dtype="exact")
+def index_reduce(input, dim, index, source, reduce, *, include_self=True):
+    """``input`` with the slices of ``source`` reduced by ``reduce`` (``"prod"``, ``"mean"``,
+    ``"amax"``, ``"amin"``) into the slices along ``dim`` at ``index``: ``scatter_reduce`` with
+    ``index`` spread over each slice."""
+    dim, source, spread = _index_reduce_args(input, dim, index, source, reduce)
+    x = input if input._data.ndim else input.reshape(1)
+    out = scatter_reduce(x, dim, spread, source, reduce, include_self=include_self)
+    return out if input._data.ndim else out.reshape(())
+
+
+def _index_reduce_(self, dim, index, source, reduce, *, include_self=True):
+    _index_reduce_args(self, dim, index, source, reduce)  # (errors before anything changes)
+    return apply_inplace(self, lambda t, s: index_reduce(t, dim, index, s, reduce,
+                                                         include_self=include_self), source)
 
 
 # ---------------------------------------------------------------------------- Tensor methods
@@ -1232,6 +1311,8 @@ class ReduceMethods:
     logcumsumexp = logcumsumexp
     scatter_reduce = scatter_reduce
     scatter_reduce_ = _scatter_reduce_
+    index_reduce = index_reduce
+    index_reduce_ = _index_reduce_
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         return norm(self, p, dim, keepdim, dtype=dtype)

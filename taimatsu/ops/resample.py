@@ -12,6 +12,7 @@ import math
 
 from .._tensor_base import make
 from ..autograd.function import Function
+from ..dtypes import keep_dtype
 from . import conv as _conv
 
 
@@ -118,7 +119,7 @@ def _map_array(xp, a, axis: int, w):
         out = a.reshape(-1, n) @ w.T
     else:
         out = xp.matmul(w, a.reshape(math.prod(shape[:axis]), n, math.prod(shape[axis + 1:])))
-    return out.reshape(shape[:axis] + (w.shape[0],) + shape[axis + 1:])
+    return keep_dtype(out, a).reshape(shape[:axis] + (w.shape[0],) + shape[axis + 1:])
 
 
 class AxisMap(Function):

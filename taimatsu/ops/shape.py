@@ -13,15 +13,19 @@ import itertools
 import operator
 import warnings
 
+from .._layouts import check_rank, check_storage, laid_out
+from .._out import out_variant
 from .._tensor_base import TensorBase, make
-from ..autograd.function import Function, apply_inplace, check_inplace_result
-from ..backend import memory_owner, reshape_view, scatter_add
+from ..autograd.function import Function, apply_inplace
+from ..backend import broadcast_view, memory_owner, reshape_view, scatter_add
 from ..creation import _device, arange, empty
 from ..dtypes import dtype as _DTYPE
 from ..dtypes import int64, legacy_name, promote_types, to_dtype
 from ..size import Size
 from ..size import broadcast_shapes as _broadcast_shapes  # the tensor-pair error message
+from ._autocast import autocast_op
 from ._util import check_same_device, wrap_dim, wrap_dims
+from .convert import contiguous_format, preserve_format
 
 __all__ = [
     "adjoint", "as_strided", "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "broadcast_shapes",
@@ -147,12 +151,15 @@ class Reshape(Function):
         return g.reshape(ctx.in_shape), None
 
 
-def view(input, *shape):
-    """A view of ``input`` with ``shape`` (one entry may be -1); never copies. ``view(dtype)``
-    reinterprets the same memory as another dtype (outside autograd, as in PyTorch)."""
-    if len(shape) == 1 and isinstance(shape[0], _DTYPE):
-        return _view_dtype(input, shape[0])
-    return View.apply(input, _infer(_shape_arg(shape), input._data.size))
+def view(input, *size, dtype=None):
+    """A view of ``input`` with shape ``size`` (one entry may be -1); never copies.
+    ``view(dtype)`` reinterprets the same memory as another dtype (outside autograd, as in
+    PyTorch)."""
+    if dtype is not None or len(size) == 1 and isinstance(size[0], _DTYPE):
+        if dtype is not None and size:
+            raise TypeError("view() takes either a shape or a dtype, not both")
+        return _view_dtype(input, size[0] if dtype is None else to_dtype(dtype))
+    return View.apply(input, _infer(_shape_arg(size), input._data.size))
 
 
 def _view_dtype(input, dtype):
@@ -367,16 +374,16 @@ class Expand(Function):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x._data.shape
-        return x._view(x.xp.broadcast_to(x._data, shape), lambda b: b.expand(shape))
+        return x._view(broadcast_view(x._data, shape), lambda b: b.expand(shape))
 
     @staticmethod
     def backward(ctx, g):
         return g.sum_to_size(ctx.in_shape), None
 
 
-def expand(input, *sizes):
-    """A broadcast view of ``input`` with ``sizes`` (-1 keeps a dim); no memory is copied."""
-    sizes = _shape_arg(sizes)
+def expand(input, *size):
+    """A broadcast view of ``input`` with ``size`` (-1 keeps a dim); no memory is copied."""
+    sizes = _shape_arg(size)
     shape = input._data.shape
     lead = len(sizes) - len(shape)
     if lead < 0:
@@ -550,26 +557,38 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 
 class Clone(Function):
     @staticmethod
-    def forward(ctx, x):
-        # NOTE: always C-contiguous (PyTorch keeps a dense input's strides). Autograd's in-place
-        # machinery replays view ops on clones of gradients, which needs the standard layout.
-        return make(x._data.copy(), x.device)
+    def forward(ctx, x, memory_format=None):
+        # NOTE: C-contiguous unless channels_last(_3d) is asked for (PyTorch's preserve_format
+        # keeps a dense input's strides). Autograd's in-place machinery replays view ops on
+        # clones of gradients, which needs the standard layout.
+        return make(laid_out(x.xp, x._data.copy(), _explicit(memory_format)), x.device)
 
     @staticmethod
     def backward(ctx, g):
-        return g
+        return g, None
+
+
+def _explicit(memory_format):
+    """The format a copy must take: None (row-major) unless channels_last(_3d) is asked for."""
+    return None if memory_format in (None, preserve_format, contiguous_format) else memory_format
 
 
 def clone(input, *, memory_format=None):
     """A copy that does not share memory (contiguous), differentiable."""
-    return Clone.apply(input)
+    check_storage("clone", memory_format=memory_format)
+    return Clone.apply(input, memory_format)
 
 
-def contiguous(input, memory_format=None):
-    """``input`` itself when it is already contiguous, else a contiguous copy."""
-    if input._data.flags.c_contiguous:
+def contiguous(input, memory_format=contiguous_format):
+    """``input`` itself when it is already contiguous (in ``memory_format``), else a copy that
+    is."""
+    check_storage("contiguous", memory_format=memory_format)
+    fmt = _explicit(memory_format)
+    if fmt is not None:
+        check_rank(fmt, input._data.ndim)
+    if input._data.flags.c_contiguous if fmt is None else fmt._is_dense_in(input._data):
         return input
-    return Clone.apply(input)
+    return Clone.apply(input, fmt)
 
 
 # ------------------------------------------------------------------------------ cat / stack
@@ -624,7 +643,18 @@ def _result_dtype(tensors, arrays):
     return first
 
 
-def cat(tensors, dim=0, *, out=None):
+def _cat_cast_error(src, dst) -> TypeError:
+    return TypeError(f"torch.cat(): input types can't be cast to the desired output type "
+                     f"{legacy_name(dst)}")
+
+
+# cat and the functions built on it refuse an out dtype with PyTorch's TypeError
+_cat_out = out_variant(cast_error=_cat_cast_error)
+
+
+@_cat_out
+@autocast_op
+def cat(tensors, dim=0):
     """Concatenate ``tensors`` along ``dim``; dtypes promote as in PyTorch, 1-D empty tensors are
     skipped."""
     tensors = _tensor_list("cat", tensors)
@@ -635,7 +665,7 @@ def cat(tensors, dim=0, *, out=None):
         if a.ndim == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     if len(tensors) > 1:
-        check_same_device("cat", *tensors)
+        check_same_device("cat", *tensors, cpu_scalars=False)
     kept = [(i, a.shape) for i, a in enumerate(arrays) if not _skipped(a)]
     dim = wrap_dim(dim, len(kept[0][1])) if kept else 0
     if kept:
@@ -644,7 +674,7 @@ def cat(tensors, dim=0, *, out=None):
         for i, shape in kept:
             if len(shape) != len(ref) or shape[:dim] + shape[dim + 1:] != rest:
                 _cat_shape_error(ref, shape, dim, i)
-    return _out(Cat.apply(dim, _result_dtype(tensors, arrays), *tensors), out)
+    return Cat.apply(dim, _result_dtype(tensors, arrays), *tensors)
 
 
 def _cat_shape_error(ref: tuple, shape: tuple, dim: int, i: int):
@@ -658,20 +688,14 @@ def _cat_shape_error(ref: tuple, shape: tuple, dim: int, i: int):
     )
 
 
-def concat(tensors, dim=0, *, out=None):
-    return cat(tensors, dim, out=out)
+@_cat_out
+def concat(tensors, dim=0):
+    return cat(tensors, dim)
 
 
-def concatenate(tensors, axis=0, out=None):
-    return cat(tensors, axis, out=out)
-
-
-def _out(result, out):
-    """PyTorch's ``out=``: the result is written into ``out``, which is returned."""
-    if out is None:
-        return result
-    check_inplace_result(out, result._data.dtype, result._data.shape)
-    return out.copy_(result)
+@_cat_out
+def concatenate(tensors, axis=0):
+    return cat(tensors, axis)
 
 
 class Stack(Function):
@@ -688,7 +712,9 @@ class Stack(Function):
                                     for p, need in zip(pieces, ctx.needs_input_grad[2:]))
 
 
-def stack(tensors, dim=0, *, out=None):
+@_cat_out
+@autocast_op
+def stack(tensors, dim=0):
     """Join equally shaped ``tensors`` along a new dim ``dim``."""
     tensors = _tensor_list("stack", tensors)
     if not tensors:
@@ -701,34 +727,38 @@ def stack(tensors, dim=0, *, out=None):
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{list(shape)} at entry 0 and {list(a.shape)} at entry {i}")
     if len(tensors) > 1:
-        check_same_device("stack", *tensors)
-    return _out(Stack.apply(dim, _result_dtype(tensors, arrays), *tensors), out)
+        check_same_device("stack", *tensors, cpu_scalars=False)
+    return Stack.apply(dim, _result_dtype(tensors, arrays), *tensors)
 
 
-def hstack(tensors, *, out=None):
+@_cat_out
+def hstack(tensors):
     """Concatenate along dim 1 (dim 0 for 1-D tensors)."""
     tensors = atleast_1d(_tensor_list("hstack", tensors))
-    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1, out=out)
+    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
 
 
-def vstack(tensors, *, out=None):
+@_cat_out
+def vstack(tensors):
     """Concatenate along dim 0 after making every tensor at least 2-D."""
-    return cat(atleast_2d(_tensor_list("vstack", tensors)), 0, out=out)
+    return cat(atleast_2d(_tensor_list("vstack", tensors)), 0)
 
 
 row_stack = vstack
 
 
-def dstack(tensors, *, out=None):
+@_cat_out
+def dstack(tensors):
     """Concatenate along dim 2 after making every tensor at least 3-D."""
-    return cat(atleast_3d(_tensor_list("dstack", tensors)), 2, out=out)
+    return cat(atleast_3d(_tensor_list("dstack", tensors)), 2)
 
 
-def column_stack(tensors, *, out=None):
+@_cat_out
+def column_stack(tensors):
     """Stack 0-d/1-d tensors as columns beside 2-D ones."""
     tensors = _tensor_list("column_stack", tensors)
     cols = [_reshape(x, (x._data.size, 1)) if x._data.ndim <= 1 else x for x in tensors]
-    return cat(cols, 1, out=out)
+    return cat(cols, 1)
 
 
 def _atleast(n: int, tensors):
@@ -847,6 +877,7 @@ def narrow(input, dim, start, length):
     return _slice(input, dim, start, start + length, 1)
 
 
+@out_variant(dtype="exact", resize_warning=None)
 def narrow_copy(input, dim, start, length):
     return clone(narrow(input, dim, start, length))
 
@@ -1063,6 +1094,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     return ViewEmbed.apply(input, out, lambda b: b.diagonal(offset, d1, d2))
 
 
+@out_variant(dtype="exact", differentiable=True)
 def diag(input, diagonal=0):
     """1-D: a matrix with ``input`` on diagonal ``diagonal``; 2-D: a copy of that diagonal."""
     nd = input._data.ndim
@@ -1085,6 +1117,7 @@ def select_scatter(input, src, dim, index):
     return ViewScatter.apply(input, src, lambda b: b.select(dim, index))
 
 
+@out_variant(dtype="exact", differentiable=True)
 def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
     """A copy of ``input`` with the slice ``start:end:step`` along ``dim`` replaced by ``src``."""
     dim = _real_dim(dim, input._data.ndim)
@@ -1249,19 +1282,21 @@ def _check_tri(input, upper: bool) -> None:
                            "dimensions")
 
 
-def _tri(input, diagonal, upper, out):
+def _tri(input, diagonal, upper):
     _check_tri(input, upper)
-    return _out(Tri.apply(input, operator.index(diagonal), upper), out)
+    return Tri.apply(input, operator.index(diagonal), upper)
 
 
-def tril(input, diagonal=0, *, out=None):
+@out_variant(dtype="exact")
+def tril(input, diagonal=0):
     """The lower triangle (on and below diagonal ``diagonal``) of the last two dims; rest 0."""
-    return _tri(input, diagonal, False, out)
+    return _tri(input, diagonal, False)
 
 
-def triu(input, diagonal=0, *, out=None):
+@out_variant(dtype="exact")
+def triu(input, diagonal=0):
     """The upper triangle (on and above diagonal ``diagonal``) of the last two dims; rest 0."""
-    return _tri(input, diagonal, True, out)
+    return _tri(input, diagonal, True)
 
 
 def _tri_fast(upper):
@@ -1344,16 +1379,22 @@ def _tri_indices(row, col, offset, upper, dtype, device):
     return make(xp.stack([rows, cols]).astype(to_dtype(dtype).np), dev)
 
 
-def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None, pin_memory=False,
+                 requires_grad=False):
     """The (2, N) row and column indices of the upper triangle of a ``row x col`` matrix, from
     diagonal ``offset`` up."""
-    return _tri_indices(row, col, offset, True, dtype or int64, device)
+    check_storage("triu_indices", layout, pin_memory)
+    out = _tri_indices(row, col, offset, True, dtype or int64, device)
+    return out.requires_grad_(True) if requires_grad else out
 
 
-def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None, pin_memory=False,
+                 requires_grad=False):
     """The (2, N) row and column indices of the lower triangle of a ``row x col`` matrix, from
     diagonal ``offset`` down."""
-    return _tri_indices(row, col, offset, False, dtype or int64, device)
+    check_storage("tril_indices", layout, pin_memory)
+    out = _tri_indices(row, col, offset, False, dtype or int64, device)
+    return out.requires_grad_(True) if requires_grad else out
 
 
 def meshgrid(*tensors, indexing=None):
@@ -1466,7 +1507,6 @@ class ShapeMethods:
     moveaxis = moveaxis
     expand = expand
     expand_as = expand_as
-    broadcast_to = broadcast_to
     repeat = repeat
     repeat_interleave = repeat_interleave
     unfold = unfold
@@ -1476,9 +1516,6 @@ class ShapeMethods:
     chunk = chunk
     unbind = unbind
     tensor_split = tensor_split
-    hsplit = hsplit
-    vsplit = vsplit
-    dsplit = dsplit
     narrow = narrow
     narrow_copy = narrow_copy
     select = select
@@ -1505,6 +1542,19 @@ class ShapeMethods:
 
     def flip(self, *dims):
         return flip(self, _shape_arg(dims))
+
+    def broadcast_to(self, *size):
+        return expand(self, *size)
+
+    # ``x.hsplit(2)``, ``x.hsplit([1, 3])`` and ``x.hsplit(1, 3)``, as PyTorch's methods take
+    def hsplit(self, *indices):
+        return hsplit(self, indices[0] if len(indices) == 1 else indices)
+
+    def vsplit(self, *indices):
+        return vsplit(self, indices[0] if len(indices) == 1 else indices)
+
+    def dsplit(self, *indices):
+        return dsplit(self, indices[0] if len(indices) == 1 else indices)
 
     def tril_(self, diagonal=0):
         return apply_inplace(self, tril, diagonal, fast=_tri_fast(False))

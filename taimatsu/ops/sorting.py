@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import math
 
+from .._out import out_variant
 from .._tensor_base import TensorBase, make
 from ..dtypes import float32, float64, int32, int64, legacy_name
 from . import elementwise
+from ._autocast import autocast_op
 from ._util import check_same_device, wrap_dim
 from .reduce import sort
 
@@ -17,9 +19,10 @@ __all__ = ["bincount", "bucketize", "histc", "msort", "nanquantile", "quantile",
            "unique", "unique_consecutive"]
 
 
-def msort(input, *, out=None):
+@out_variant(dtype="exact")
+def msort(input):
     """``input`` sorted along its first dim (ascending)."""
-    return elementwise._out(sort(input, dim=0).values, out, "msort")
+    return sort(input, dim=0).values
 
 
 # ---------------------------------------------------------------------------- searchsorted
@@ -41,8 +44,9 @@ def _merged_rank(xp, seq, values, right):
     return rank - (xp.arange(rows) * n)[:, None]
 
 
+@out_variant(dtype="exact")
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None,
-                 sorter=None, out=None):
+                 sorter=None):
     """Indices where ``input``'s values would be inserted into ``sorted_sequence`` (along its
     last dim) to keep it sorted; ``right``/``side="right"`` puts them after equal elements."""
     seq = sorted_sequence
@@ -87,20 +91,21 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
         rows = math.prod(s.shape[:-1])
         res = _merged_rank(xp, s.reshape(rows, s.shape[-1]), v.reshape(rows, v.shape[-1]),
                            right).reshape(v.shape)
-    if dt.kind == "f":  # NaN goes after everything, whichever side (PyTorch's comparisons)
+    if dt.kind in "fV":  # NaN goes after everything, whichever side (PyTorch's comparisons)
         res = xp.where(xp.isnan(v), s.shape[-1], res)
     res = make(xp.asarray(res).astype((int32 if out_int32 else int64).np, copy=False),
                seq.device)
-    return elementwise._out(res, out, "searchsorted")
+    return res
 
 
-def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
+@out_variant(dtype="exact")
+def bucketize(input, boundaries, *, out_int32=False, right=False):
     """The bucket of each element of ``input`` among the 1-d sorted ``boundaries``:
     ``boundaries[i-1] < x <= boundaries[i]`` (``right``: ``boundaries[i-1] <= x < ...``)."""
     if boundaries._data.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim("
                            f"{boundaries._data.ndim})")
-    return searchsorted(boundaries, input, out_int32=out_int32, right=right, out=out)
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
 # ---------------------------------------------------------------------------- unique
@@ -191,16 +196,17 @@ def bincount(input, weights=None, minlength=0):
     n = max(int(a.max()) + 1 if a.size else 0, minlength)
     if weights is None:
         return make(xp.bincount(a, minlength=n).astype(int64.np, copy=False), input.device)
-    dt = w.dtype if w.dtype.kind == "f" else float64.np
+    dt = w.dtype if w.dtype.kind in "fV" else float64.np
     return make(xp.bincount(a, w, minlength=n).astype(dt, copy=False), input.device)
 
 
-def histc(input, bins=100, min=0, max=0, *, out=None):
+@out_variant(dtype="exact")
+def histc(input, bins=100, min=0, max=0):
     """A histogram of ``input`` in ``bins`` equal bins over ``[min, max]`` (both 0: the data's
     range); elements outside are ignored, the upper edge belongs to the last bin."""
     a = input._data
     xp = input.xp
-    if a.dtype.kind != "f":
+    if a.dtype.kind not in "fV":
         raise NotImplementedError(f'"histogram_{input.device.type}" not implemented for '
                                   f"'{legacy_name(a.dtype)}'")
     if bins <= 0:
@@ -222,7 +228,7 @@ def histc(input, bins=100, min=0, max=0, *, out=None):
     pos = ((x - lo_t) * a.dtype.type(bins) / (hi_t - lo_t)).astype(int64.np)
     pos = xp.minimum(pos, bins - 1)  # the upper edge falls in the last bin
     counts = xp.bincount(pos, minlength=bins).astype(a.dtype)
-    return elementwise._out(make(counts, input.device), out, "histc")
+    return make(counts, input.device)
 
 
 # ---------------------------------------------------------------------------- quantile
@@ -302,18 +308,20 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan):
     return res[0] if scalar_q else res
 
 
-def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+@out_variant(dtype="exact", differentiable=True)
+@autocast_op
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     """The ``q``-th quantiles (``q`` a number or a 1-d tensor in [0, 1]) over ``dim`` (None: all
     elements); between data points ``interpolation`` is linear, lower, higher, midpoint or
     nearest. A slice containing NaN gives NaN. With a tensor ``q``, its dim comes first."""
-    return elementwise._out(_quantile(input, q, dim, keepdim, interpolation, False),
-                            out, "quantile")
+    return _quantile(input, q, dim, keepdim, interpolation, False)
 
 
-def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+@out_variant(dtype="exact", differentiable=True)
+@autocast_op
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     """:func:`quantile` ignoring NaN (NaN only for a slice of NaNs)."""
-    return elementwise._out(_quantile(input, q, dim, keepdim, interpolation,
-                                      True), out, "nanquantile")
+    return _quantile(input, q, dim, keepdim, interpolation, True)
 
 
 class SortingMethods:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from .._out import out_variant
 from .._tensor_base import TensorBase, make
 from ..autograd.function import Function
 from ..dtypes import float64, get_default_dtype
@@ -20,7 +21,6 @@ from .elementwise import (
     _inplace_method,
     _not_implemented,
     _number,
-    _out,
     _save,
     _saved,
     _tensor,
@@ -257,7 +257,7 @@ class Polygamma(Function):
         ctx.n = n
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(x)
-        return make(_polygamma_kernel(x.xp, n, a if a.dtype.kind == "f" else _float(x)),
+        return make(_polygamma_kernel(x.xp, n, a if a.dtype.kind in "fV" else _float(x)),
                     x.device)
 
     @staticmethod
@@ -271,7 +271,7 @@ class Sinc(Function):
     def forward(ctx, x):
         a = x._data
         xp = x.xp
-        a = a if a.dtype.kind == "f" else _float(x)
+        a = a if a.dtype.kind in "fV" else _float(x)
         px = xp.where(a == 0, 1, a * a.dtype.type(_PI))  # (no 0/0 where the limit 1 is taken)
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(x)
@@ -292,7 +292,7 @@ class Logit(Function):
     def forward(ctx, x, eps):
         a = x._data
         xp = x.xp
-        a = a if a.dtype.kind == "f" else _float(x)
+        a = a if a.dtype.kind in "fV" else _float(x)
         if eps is not None:
             a = xp.clip(a, eps, 1 - eps)
         if ctx.needs_input_grad[0]:
@@ -316,31 +316,32 @@ digamma = _unary_function("digamma", Digamma, "The logarithmic derivative of Gam
 sinc = _unary_function("sinc", Sinc, "The normalised sinc, ``sin(pi x) / (pi x)`` (1 at 0).")
 
 
-def polygamma(n, input, *, out=None):
+@out_variant
+def polygamma(n, input):
     """The ``n``-th derivative of :func:`digamma`."""
     if not isinstance(n, int) or n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
-    return _out(Polygamma.apply(_tensor("polygamma", input, "input", 2), n), out, "polygamma")
+    return Polygamma.apply(_tensor("polygamma", input, "input", 2), n)
 
 
-def logit(input, eps=None, *, out=None):
+@out_variant
+def logit(input, eps=None):
     """``log(p / (1 - p))``; with ``eps``, ``p`` is first clamped to ``[eps, 1 - eps]``."""
-    return _out(Logit.apply(_tensor("logit", input), None if eps is None else float(eps)), out,
-                "logit")
+    return Logit.apply(_tensor("logit", input), None if eps is None else float(eps))
 
 
-def deg2rad(input, *, out=None):
+@out_variant
+def deg2rad(input):
     """Degrees to radians."""
     x = _tensor("deg2rad", input)
-    return _out((x if x.is_floating_point() else x.to(get_default_dtype())) * (_PI / 180), out,
-                "deg2rad")
+    return (x if x.is_floating_point() else x.to(get_default_dtype())) * (_PI / 180)
 
 
-def rad2deg(input, *, out=None):
+@out_variant
+def rad2deg(input):
     """Radians to degrees."""
     x = _tensor("rad2deg", input)
-    return _out((x if x.is_floating_point() else x.to(get_default_dtype())) * (180 / _PI), out,
-                "rad2deg")
+    return (x if x.is_floating_point() else x.to(get_default_dtype())) * (180 / _PI)
 
 
 # ---------------------------------------------------------------------------- binary Functions
@@ -349,7 +350,7 @@ def _float_arrays(op, x, y, integers=True):
     compute in the default float (or raise PyTorch's NotImplementedError when ``integers`` is
     False)."""
     dev, a, b, dt = _arrays(op, x, y)
-    if dt.kind != "f":
+    if dt.kind not in "fV":
         if not integers:
             raise _not_implemented(op, dev, dt)
         dt = get_default_dtype().np
@@ -390,16 +391,17 @@ class Logaddexp2(Logaddexp):
     log1p_exp = staticmethod(lambda xp, d: xp.log1p(xp.exp2(d)) * (1 / math.log(2)))
 
 
-def logaddexp(input, other, *, out=None):
+@out_variant
+def logaddexp(input, other):
     """``log(exp(input) + exp(other))``, without overflow."""
-    return _out(Logaddexp.apply(_tensor("logaddexp", input),
-                                _tensor("logaddexp", other, "other", 2)), out, "logaddexp")
+    return Logaddexp.apply(_tensor("logaddexp", input), _tensor("logaddexp", other, "other", 2))
 
 
-def logaddexp2(input, other, *, out=None):
+@out_variant
+def logaddexp2(input, other):
     """``log2(2**input + 2**other)``, without overflow."""
-    return _out(Logaddexp2.apply(_tensor("logaddexp2", input),
-                                 _tensor("logaddexp2", other, "other", 2)), out, "logaddexp2")
+    return Logaddexp2.apply(_tensor("logaddexp2", input),
+                            _tensor("logaddexp2", other, "other", 2))
 
 
 class Copysign(Function):
@@ -422,21 +424,23 @@ class Copysign(Function):
         return grad_x, grad_y
 
 
-def copysign(input, other, *, out=None):
+@out_variant
+def copysign(input, other):
     """``|input|`` with the sign of ``other`` (a tensor or a number); the result is floating."""
     if not isinstance(other, TensorBase):
         other = _number(other)
-    return _out(Copysign.apply(_tensor("copysign", input), other), out, "copysign")
+    return Copysign.apply(_tensor("copysign", input), other)
 
 
-def heaviside(input, values, *, out=None):
+@out_variant(dtype="exact", differentiable=True)
+def heaviside(input, values):
     """The step function: 0 for negative ``input``, 1 for positive, ``values`` where it is 0.
     Not differentiable, as in PyTorch."""
     x = _tensor("heaviside", input)
     v = _tensor("heaviside", values, "values", 2)
     if x._data.dtype != v._data.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
-    return _out(Heaviside.apply(x, v), out, "heaviside")
+    return Heaviside.apply(x, v)
 
 
 class Heaviside(Function):
@@ -496,15 +500,17 @@ def _xlogy_operands(op, input, other):
     return [t if isinstance(t, TensorBase) else _number(t) for t in (input, other)]
 
 
-def xlogy(input, other, *, out=None):
+@out_variant
+def xlogy(input, other):
     """``input * log(other)``, and 0 where ``input`` is 0 (``other`` not NaN). Either argument
     may be a number."""
-    return _out(Xlogy.apply(*_xlogy_operands("xlogy", input, other)), out, "xlogy")
+    return Xlogy.apply(*_xlogy_operands("xlogy", input, other))
 
 
-def xlog1py(input, other, *, out=None):
+@out_variant
+def xlog1py(input, other):
     """``input * log1p(other)``, and 0 where ``input`` is 0 (``other`` not NaN)."""
-    return _out(Xlog1py.apply(*_xlogy_operands("xlog1py", input, other)), out, "xlog1py")
+    return Xlog1py.apply(*_xlogy_operands("xlog1py", input, other))
 
 
 # ---------------------------------------------------------------------------- Tensor methods

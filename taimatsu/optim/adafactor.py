@@ -6,7 +6,14 @@ import math
 import numpy as np
 
 from .._tensor_base import make
-from .optimizer import Optimizer, _check_lr, _increment, _step_tensor, _zeros_state
+from .optimizer import (
+    Optimizer,
+    _check_lr,
+    _check_state_device,
+    _increment,
+    _step_tensor,
+    _zeros_state,
+)
 
 __all__ = ["Adafactor"]
 
@@ -72,6 +79,7 @@ class Adafactor(Optimizer):
                         xp.zeros(grad.shape[:-2] + (1,) + grad.shape[-1:], grad.dtype), p.device)
                 else:
                     state["variance"] = _zeros_state(p)
+            _check_state_device(p, state)
             step = _increment(state["step"])
             e1 = float(np.finfo(param.dtype).eps) if eps1 is None else eps1
             one_minus_beta2_t = step ** beta2_decay

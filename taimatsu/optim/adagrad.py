@@ -7,6 +7,7 @@ from .optimizer import (
     _check_differentiable,
     _check_lr,
     _check_non_negative,
+    _check_state_device,
     _effective_grad,
     _increment,
     _step_tensor,
@@ -62,6 +63,7 @@ class Adagrad(Optimizer):
             if len(state) == 0:  # a parameter added later with add_param_group
                 # NOTE: PyTorch fills it with the constructor's value, not the group's.
                 self._init_state(p, self.defaults["initial_accumulator_value"])
+            _check_state_device(p, state)
             step = _increment(state["step"])
             g, _ = _effective_grad(xp, param, p.grad._data, weight_decay, maximize)
             clr = lr / (1 + (step - 1) * lr_decay)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from .optimizer import Optimizer, _check_lr, _lerp_, _zeros_state
+from .optimizer import Optimizer, _check_lr, _check_state_device, _lerp_, _zeros_state
 
 __all__ = ["Muon"]
 
@@ -98,6 +98,7 @@ class Muon(Optimizer):
             state = self.state[p]
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = _zeros_state(p)
+            _check_state_device(p, state)
             buf = state["momentum_buffer"]._data
             scratch = xp.empty_like(param)
             _lerp_(xp, buf, grad, 1 - momentum, scratch)

@@ -22,6 +22,7 @@ from .. import backend
 from .. import dtypes as _dt
 from .._tensor_base import TensorBase, make
 from ..autograd.grad_mode import enable_grad
+from ..ops._util import check_same_device
 
 __all__ = ["Optimizer", "required"]
 
@@ -152,6 +153,15 @@ def _lerp_(xp, start, end, weight: float, buf) -> None:
     else:
         buf *= 1 - weight
         xp.subtract(end, buf, out=start)
+
+
+def _check_state_device(p, state: dict) -> None:
+    """PyTorch's device error when a parameter moved (``model.cuda()`` after some steps) but
+    its optimizer state did not (0-d CPU ``step`` counters stay on the CPU, as in PyTorch)."""
+    dev = p._device
+    for v in state.values():  # (a cheap scan on every step; the full check names the devices)
+        if isinstance(v, TensorBase) and v._device is not dev and v._data.ndim:
+            check_same_device("step", p, *state.values())
 
 
 def _cast_state(param, value, key):
@@ -313,7 +323,10 @@ class Optimizer:
         """``(p, state)`` for each parameter of ``group`` that has a gradient."""
         for p in group["params"]:
             if p._grad is not None:
-                yield p, self.state[p]
+                state = self.state[p]
+                if state:
+                    _check_state_device(p, state)
+                yield p, state
 
     @staticmethod
     def _lazy_state(p, state: dict, *zero_keys: str, **scalars: float) -> dict:

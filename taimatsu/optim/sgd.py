@@ -7,6 +7,7 @@ from .optimizer import (
     _check_differentiable,
     _check_lr,
     _check_non_negative,
+    _check_state_device,
     _effective_grad,
 )
 
@@ -53,6 +54,7 @@ class SGD(Optimizer):
             g, owned = _effective_grad(xp, param, p.grad._data, weight_decay, maximize)
             if momentum != 0:
                 state = self.state[p]
+                _check_state_device(p, state)
                 buf_t = state.get("momentum_buffer")
                 if buf_t is None:
                     buf = g if owned else g.copy()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from .optimizer import Optimizer, _check_betas, _typename, _zeros_state
+from .optimizer import Optimizer, _check_betas, _check_state_device, _typename, _zeros_state
 
 __all__ = ["SparseAdam"]
 
@@ -55,6 +55,7 @@ class SparseAdam(Optimizer):
                 state["step"] = 0
                 state["exp_avg"] = _zeros_state(p)
                 state["exp_avg_sq"] = _zeros_state(p)
+            _check_state_device(p, state)
             state["step"] += 1
             step = state["step"]
             # flat views: the parameter and the moments are updated at the gradient's support

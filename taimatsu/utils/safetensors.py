@@ -18,6 +18,7 @@ import numpy as np
 from .. import backend
 from .._tensor import Tensor
 from .._tensor_base import make
+from ..dtypes import bfloat16
 from ..serialization import atomic_write
 
 __all__ = ["load", "load_file", "save", "save_file"]
@@ -25,12 +26,26 @@ __all__ = ["load", "load_file", "save", "save_file"]
 _DTYPES = {"BOOL": np.bool_, "U8": np.uint8, "I8": np.int8, "I16": np.int16, "I32": np.int32,
            "I64": np.int64, "F16": np.float16, "F32": np.float32, "F64": np.float64}
 _NAMES = {np.dtype(v): k for k, v in _DTYPES.items()}
-_RANK = ["BOOL", "U8", "I8", "I16", "F16", "I32", "F32", "F64", "I64"]  # the Rust enum's order
+# The Rust enum's order: the package writes higher ranks first
+_RANK = ["BOOL", "U8", "I8", "I16", "F16", "BF16", "I32", "F32", "F64", "I64"]
 _MAX_HEADER = 100_000_000  # the Rust implementation's limit
 
 
+def _np_dtype(code: str):
+    """The NumPy dtype of the file's dtype ``code`` (KeyError for one taimatsu lacks). BF16 is
+    ml_dtypes' bfloat16, imported here (and so registered with NumPy, as the package's reader
+    needs) only when a file holds one."""
+    return bfloat16.np if code == "BF16" else np.dtype(_DTYPES[code])
+
+
+def _code(dt) -> str:
+    """The file's dtype code of the native-order NumPy dtype ``dt``."""
+    return "BF16" if dt.name == "bfloat16" else _NAMES[dt]
+
+
 def _numpy_api():
-    """``safetensors.numpy`` when the package is installed, else None (imported on first use)."""
+    """``safetensors.numpy`` when the package is installed, else None (imported on first use).
+    Loading uses the package's ``deserialize`` and ``safe_open``, which it re-exports."""
     try:
         import safetensors.numpy as st
     except ImportError:
@@ -78,11 +93,11 @@ def _serialize(arrays: dict, metadata: dict | None) -> list:
     # The package's order (descending dtype rank, then name): wider types first keeps every
     # tensor aligned, and the bytes match the package's exactly.
     def rank(n):
-        return (-_RANK.index(_NAMES[arrays[n].dtype.newbyteorder("=")]), n)
+        return (-_RANK.index(_code(arrays[n].dtype.newbyteorder("="))), n)
 
     for name in sorted(arrays, key=rank):
         a = arrays[name]
-        header[name] = {"dtype": _NAMES[a.dtype.newbyteorder("=")], "shape": list(a.shape),
+        header[name] = {"dtype": _code(a.dtype.newbyteorder("=")), "shape": list(a.shape),
                         "data_offsets": [offset, offset + a.nbytes]}
         chunks.append(a.reshape(-1).view(np.uint8))
         offset += a.nbytes
@@ -112,7 +127,7 @@ def _deserialize(buf) -> dict:
     entries = []
     for name, spec in header.items():
         try:
-            np_dtype = np.dtype(_DTYPES[spec["dtype"]]).newbyteorder("<")
+            np_dtype = _np_dtype(spec["dtype"]).newbyteorder("<")
             shape = [int(s) for s in spec["shape"]]
             begin, end = (int(o) for o in spec["data_offsets"])
         except (KeyError, TypeError, ValueError):
@@ -131,6 +146,12 @@ def _deserialize(buf) -> dict:
     if expected != data.size:
         raise ValueError("Error while deserializing header: MetadataIncompleteBuffer")
     return {name: data[b:e].view(d).reshape(shape) for b, e, name, d, shape in entries}
+
+
+def _get(f, name: str):
+    """Tensor ``name`` of the package's open file ``f``, once its dtype is known to taimatsu."""
+    _np_dtype(f.get_slice(name).get_dtype())
+    return f.get_tensor(name)
 
 
 def _to_tensors(arrays: dict, device) -> dict:
@@ -176,7 +197,9 @@ def load(data: bytes) -> dict:
     st = _numpy_api()
     if st is not None:
         try:
-            return _to_tensors(st.load(data), "cpu")
+            # (the package checks the file; its NumPy API's dtype table lacks BF16)
+            return _to_tensors({name: np.frombuffer(v["data"], _np_dtype(v["dtype"])).reshape(
+                v["shape"]) for name, v in st.deserialize(data)}, "cpu")
         except Exception as e:  # the package's SafetensorError: one documented type
             raise ValueError(str(e)) from e
     return _to_tensors(_deserialize(data), "cpu")
@@ -192,7 +215,9 @@ def load_file(filename, device="cpu") -> dict:
     st = _numpy_api()
     if st is not None:
         try:
-            return _to_tensors(st.load_file(filename), device)
+            with st.safe_open(filename, framework="np") as f:
+                names = f.keys()
+                return _to_tensors({name: _get(f, name) for name in names}, device)
         except (OSError, MemoryError):
             raise
         except Exception as e:  # the package's SafetensorError: one documented type

@@ -245,6 +245,15 @@ def test_rrelu_training_inplace(device):
     assert slope.min() >= 0.1 - 1e-6 and slope.max() <= 0.3 + 1e-6
 
 
+def test_rrelu_inplace_draws_from_the_given_generator(device):
+    x = taimatsu.tensor(data(4, 4), device=device)
+    a, b = x.clone(), x.clone()
+    F.rrelu_(a, training=True, generator=taimatsu.Generator(device).manual_seed(5))
+    taimatsu.rand(100, device=device)  # the default generator moves on; the given one does not
+    F.rrelu_(b, training=True, generator=taimatsu.Generator(device).manual_seed(5))
+    assert np.array_equal(to_np(a), to_np(b)) and not np.array_equal(to_np(a), to_np(x))
+
+
 # ---------------------------------------------------------------------------- Modules
 MODULES = {
     "Threshold": (lambda nn: nn.Threshold(0.2, -1.0), (3, 4)),
@@ -283,8 +292,9 @@ def test_activation_module_matches_torch(name, device):
 
     make, shape = MODULES[name]
     assert repr(make(tnn)) == repr(make(torch.nn))
-    # (in-place modules get a non-leaf input: modifying a leaf that requires grad is an error)
-    compare(lambda T, x: make(T.nn)(x * 1.0), data(*shape), device=device)
+    # (in-place modules get a non-leaf input: modifying a leaf that requires grad is an error;
+    # PReLU's weight must live on the input's device)
+    compare(lambda T, x: make(T.nn).to(x.device)(x * 1.0), data(*shape), device=device)
 
 
 def test_activation_modules_are_exported():

@@ -56,14 +56,15 @@ def test_mse_loss_gradcheck_both_inputs(reduction, device):
 
 
 @needs_torch
+@pytest.mark.parametrize("ignore", [-100, 2, 5])  # none, some, all targets ignored (t < 5)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("shape", [(6, 5), (5,), (3, 5, 2)])
-def test_cross_entropy_second_derivative_matches_torch(reduction, shape, device):
+def test_cross_entropy_second_derivative_matches_torch(reduction, shape, ignore, device):
     tshape = () if len(shape) == 1 else shape[:1] + shape[2:]
-    t = labels(*tshape)
+    t = np.full(tshape, 5) if ignore == 5 else labels(*tshape)
 
     def fn(T, x, t):
-        loss = T.nn.functional.cross_entropy(x, t, reduction=reduction)
+        loss = T.nn.functional.cross_entropy(x, t, reduction=reduction, ignore_index=ignore)
         (gx,) = T.autograd.grad(loss.sum() if reduction == "none" else loss, x,
                                 create_graph=True)
         return gx
@@ -71,9 +72,10 @@ def test_cross_entropy_second_derivative_matches_torch(reduction, shape, device)
     compare(fn, rand(*shape) * 3, t, device=device)
 
 
-def test_cross_entropy_node_is_named_like_torch(device):
+@pytest.mark.parametrize("ignore", [-100, 2])
+def test_cross_entropy_node_is_named_like_torch(ignore, device):
     x = taimatsu.tensor(rand(4, 5), device=device, requires_grad=True)
-    loss = F.cross_entropy(x, taimatsu.tensor(labels(4), device=device))
+    loss = F.cross_entropy(x, taimatsu.tensor(labels(4), device=device), ignore_index=ignore)
     assert loss.grad_fn.name() == "NllLossBackward0"
 
 
@@ -81,6 +83,10 @@ def test_cross_entropy_gradient_of_grad_output(device):
     # gradgradcheck perturbs the incoming gradient too: CrossEntropyGrad's grad w.r.t. g.
     t = taimatsu.tensor(labels(4), device=device)
     gradcheck(lambda x: F.cross_entropy(x, t, reduction="none"), rand(4, 5), device=device)
+    # with ignored targets: the fused node's per-target scales
+    gradcheck(lambda x: F.cross_entropy(x, t, reduction="none", ignore_index=2), rand(4, 5),
+              device=device)
+    gradcheck(lambda x: F.cross_entropy(x, t, ignore_index=2), rand(4, 5), device=device)
 
 
 def test_parameters_order_matches_named_parameters_with_sharing():

@@ -30,7 +30,7 @@ def test_first_call_materialises_and_becomes_eager(device, lazy, eager, args, kw
     assert type(m) is getattr(nn, eager)
     assert not isinstance(m.weight, UninitializedParameter)
     assert isinstance(m.weight, Parameter) and m.weight.requires_grad
-    assert str(m.weight.device) == device
+    assert m.weight.device == taimatsu.device(device)
     eager_m = getattr(nn, eager)
     in_dim = shape[-1] if lazy == "LazyLinear" else shape[1 if len(shape) == len(
         m.weight.shape) else 0]

@@ -183,8 +183,9 @@ def test_cross_map_lrn2d_forward_matches_torch(size, device):
 GRADCHECKS = {
     "batch_norm_train": (lambda x, w, b: F.batch_norm(x, None, None, w, b, True),
                          ((4, 2, 3), (2,), (2,))),
-    "batch_norm_eval": (lambda x, w, b: F.batch_norm(x, taimatsu.zeros(2, dtype=x.dtype),
-                                                     taimatsu.ones(2, dtype=x.dtype) * 2, w, b),
+    "batch_norm_eval": (lambda x, w, b: F.batch_norm(
+        x, taimatsu.zeros(2, dtype=x.dtype, device=x.device),
+        taimatsu.ones(2, dtype=x.dtype, device=x.device) * 2, w, b),
                         ((4, 2, 3), (2,), (2,))),
     "instance_norm": (lambda x, w, b: F.instance_norm(x, weight=w, bias=b), ((2, 2, 4), (2,), (2,))),
     "group_norm": (lambda x, w, b: F.group_norm(x, 2, w, b), ((2, 4, 3), (4,), (4,))),
@@ -452,7 +453,7 @@ def test_convert_sync_batchnorm_keeps_parameters_and_buffers():
     ("LazyInstanceNorm3d", "InstanceNorm3d", (2, 3, 2, 2, 2)),
 ])
 def test_lazy_norms_infer_num_features(lazy, eager, shape, device):
-    tm, pm = getattr(tnn, lazy)(), getattr(torch.nn, lazy)()
+    tm, pm = getattr(tnn, lazy)().to(device), getattr(torch.nn, lazy)()
     assert tm.has_uninitialized_params()
     x = rand(*shape)
     yt, yp = tm(taimatsu.tensor(x, device=device)), pm(torch.tensor(x))
@@ -461,6 +462,20 @@ def test_lazy_norms_infer_num_features(lazy, eager, shape, device):
     assert list(tm.state_dict()) == list(pm.state_dict())
     for k, v in pm.state_dict().items():
         np.testing.assert_allclose(to_np(tm.state_dict()[k]), to_np(v), rtol=1e-5, err_msg=k)
+
+
+def test_lazy_norm_buffers_stay_placeholders_through_to(device):
+    # (a converted placeholder must still materialize, on the device and dtype it was given)
+    tm, pm = tnn.LazyBatchNorm1d().to(device).double(), torch.nn.LazyBatchNorm1d().double()
+    assert type(tm.running_mean).__name__ == type(pm.running_mean).__name__ == (
+        "UninitializedBuffer")
+    x = rand(4, 3).astype(np.float64)
+    tm(taimatsu.tensor(x, device=device)), pm(torch.tensor(x))
+    for k, v in pm.state_dict().items():
+        t = tm.state_dict()[k]
+        assert type(t) is taimatsu.Tensor and t.device == taimatsu.device(device), k
+        np.testing.assert_allclose(to_np(t), to_np(v), rtol=1e-7, err_msg=k)
+    assert tm.running_var.dtype == taimatsu.float64
 
 
 def test_lazy_instance_norm_reads_channels_of_an_unbatched_input():

@@ -113,7 +113,7 @@ def test_fractional_max_pool_matches_torch_given_samples(device, n, shape, kerne
     batch = 1 if len(shape) == n + 1 else shape[0]
     u = rand(batch, shape[-n - 1], n, low=0, high=1, seed=7)
     compare(lambda T, x: getattr(T.nn.functional, f"fractional_max_pool{n}d")(
-        x, kernel, return_indices=True, _random_samples=T.tensor(u), **kw),
+        x, kernel, return_indices=True, _random_samples=T.tensor(u, device=x.device), **kw),
         rand(*shape), device=device)
 
 

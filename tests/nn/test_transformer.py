@@ -63,14 +63,14 @@ def test_encoder_layer_masks(device, mask):
         T = taimatsu if isinstance(m, tnn.Module) else torch
         kw = {}
         if mask in ("causal_float", "both"):
-            kw["src_mask"] = T.tensor(causal)
+            kw["src_mask"] = T.tensor(causal, device=x.device)
             kw["is_causal"] = True
         if mask == "causal_bool":
-            kw["src_mask"] = T.tensor(np.isinf(causal))
+            kw["src_mask"] = T.tensor(np.isinf(causal), device=x.device)
         if mask in ("kpm", "both"):
-            kw["src_key_padding_mask"] = T.tensor(KPM if mask == "kpm"
-                                                  else np.where(KPM, -np.inf, 0).astype(
-                                                      np.float32))
+            kw["src_key_padding_mask"] = T.tensor(
+                KPM if mask == "kpm" else np.where(KPM, -np.inf, 0).astype(np.float32),
+                device=x.device)
         return m(x, **kw)
 
     check(enc_layer(), SRC, device=device, call=call)
@@ -100,9 +100,10 @@ def test_decoder_layer_masks(device):
 
     def call(m, t, s):
         T = taimatsu if isinstance(m, tnn.Module) else torch
-        return m(t, s, tgt_mask=T.tensor(tgt_mask), memory_mask=T.tensor(mem_mask),
-                 tgt_key_padding_mask=T.tensor(KPM[:, 1:]),
-                 memory_key_padding_mask=T.tensor(KPM), tgt_is_causal=True)
+        return m(t, s, tgt_mask=T.tensor(tgt_mask, device=t.device),
+                 memory_mask=T.tensor(mem_mask, device=t.device),
+                 tgt_key_padding_mask=T.tensor(KPM[:, 1:], device=t.device),
+                 memory_key_padding_mask=T.tensor(KPM, device=t.device), tgt_is_causal=True)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (float tgt_mask with bool padding: both warn)

@@ -2,6 +2,7 @@
 shuffle, fold / unfold, grid_sample and affine_grid; gradcheck in float64."""
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 import taimatsu
 import taimatsu.nn.functional as F
+from taimatsu._tensor_base import make
 from tests.helpers import compare, gradcheck, needs_torch, rand, to_np
 
 DIMS = {"nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "area": (1, 2, 3), "linear": (1,),
@@ -387,7 +389,8 @@ def test_grid_sample_matches_torch(d, mode, pm, ac, device):
     kw = {"mode": mode, "padding_mode": pm, "align_corners": ac}
     if mode == "nearest":  # no gradient flows to a nearest grid: PyTorch returns zeros there
         g = _grid(d)
-        compare(lambda T, x: T.nn.functional.grid_sample(x, T.tensor(g), **kw), x, device=device)
+        compare(lambda T, x: T.nn.functional.grid_sample(x, T.tensor(g, device=x.device), **kw), x,
+                device=device)
     else:
         compare(lambda T, x, g: T.nn.functional.grid_sample(x, g, **kw), x, _grid(d),
                 device=device)
@@ -453,6 +456,16 @@ def test_grid_sample_errors_match_torch(si, sg, kw, exc, msg, device):
     with pytest.raises(exc, match=msg):
         torch.nn.functional.grid_sample(torch.tensor(a), torch.tensor(g), align_corners=False,
                                         **kw)
+
+
+def test_grid_sample_device_mismatch_is_named():
+    # Checked before any array work, so a CUDA-labelled shell tests it without a GPU.
+    x = taimatsu.ones(1, 1, 2, 2)
+    g = make(np.zeros((1, 2, 2, 2), np.float32), taimatsu.device("cuda"))
+    with pytest.raises(RuntimeError, match=re.escape(
+            "grid_sampler(): expected input and grid to be on same device, but input is on cpu "
+            "and grid is on cuda:0")):
+        F.grid_sample(x, g, align_corners=False)
 
 
 @needs_torch

@@ -485,9 +485,29 @@ def test_setitem_leaf_errors(device):
 
 
 def test_setitem_into_expanded_tensor_errors(device):
-    x = taimatsu.zeros(4, device=device).expand(3, 4)
-    with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
-        x[0] = 1.0
+    # PyTorch refuses a write that reaches one element twice (a zero stride over a dim of size
+    # > 1), before writing anything; a sub-view without one writes the base (below).
+    base = taimatsu.zeros(4, device=device)
+    x = base.expand(3, 4)
+    for write in (lambda: x.__setitem__((slice(None), 1), 1.0), lambda: x.__setitem__(
+            slice(None, 2), 1.0), lambda: x.__setitem__(Ellipsis, 1.0), lambda: x.add_(1.0),
+                  lambda: x.copy_(taimatsu.ones(4, device=device))):
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+            write()
+    np.testing.assert_array_equal(to_np(base), np.zeros(4, np.float32))
+
+
+@needs_torch
+def test_setitem_through_a_row_of_an_expanded_tensor(device):
+    def fn(T, b):
+        b = b * 1
+        e = b.expand(3, 4)
+        e[0] = 2.0
+        e[1, 1] = 5.0
+        e[2].mul_(3.0)
+        return b
+
+    compare(fn, rand(4), device=device)
 
 
 # ---------------------------------------------------------------------------- masked ops

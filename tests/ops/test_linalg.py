@@ -202,7 +202,7 @@ def test_device_mismatch():
     if not taimatsu.cuda.is_available():
         pytest.skip("needs a GPU (CuPy) to mix devices")
     a, b = taimatsu.ones(2, 2), taimatsu.ones(2, 2, device="cuda")
-    for fn in (taimatsu.matmul, taimatsu.mm, taimatsu.dot, taimatsu.mv):
+    for fn in (taimatsu.matmul, taimatsu.mm, taimatsu.dot, taimatsu.vdot, taimatsu.mv):
         with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
             fn(a, b if fn is not taimatsu.mv else b[0])
 

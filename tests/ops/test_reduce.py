@@ -625,8 +625,8 @@ REDUCTIONS = ["sum", "prod", "mean", "amax", "amin"]
 @pytest.mark.parametrize("include_self", [True, False])
 def test_scatter_reduce_matches_pytorch(device, reduce, include_self):
     def fn(dim, index):
-        return lambda T, x, s: T.scatter_reduce(x, dim, T.tensor(index), s, reduce,
-                                                include_self=include_self)
+        return lambda T, x, s: T.scatter_reduce(x, dim, T.tensor(index, device=x.device), s,
+                                                reduce, include_self=include_self)
 
     compare(fn(1, SR_INDEX), SR_INPUT, SR_SRC, device=device, atol=1e-8)
     compare(fn(0, SR_INDEX % 3), SR_INPUT.astype(np.float32), SR_SRC.astype(np.float32),
@@ -634,15 +634,16 @@ def test_scatter_reduce_matches_pytorch(device, reduce, include_self):
     # (an index smaller than src: PyTorch's backward fails on the shapes; ours is gradchecked)
     compare(fn(1, SR_INDEX[:1, :3]), SR_INPUT, SR_SRC, device=device, non_contiguous=True,
             atol=1e-8, grad=False)
-    compare(lambda T, x, s: x.scatter_reduce(0, T.tensor([1, 1, 0]), s, reduce,
+    compare(lambda T, x, s: x.scatter_reduce(0, T.tensor([1, 1, 0], device=x.device), s, reduce,
                                              include_self=include_self),
             SR_INPUT[0, :2].copy(), SR_SRC[0, :3].copy(), device=device, atol=1e-8)
     compare(fn(1, SR_INDEX), (SR_INPUT * 3).astype(np.int64), (SR_SRC * 3).astype(np.int64),
             device=device)
-    gradcheck(lambda x, s: taimatsu.scatter_reduce(x, 1, taimatsu.tensor(SR_INDEX), s, reduce,
+    index = taimatsu.tensor(SR_INDEX, device=device)
+    gradcheck(lambda x, s: taimatsu.scatter_reduce(x, 1, index, s, reduce,
                                                    include_self=include_self),
               SR_INPUT, SR_SRC, device=device)
-    gradcheck(lambda x, s: x.scatter_reduce(1, taimatsu.tensor(SR_INDEX[:1, :3]), s, reduce,
+    gradcheck(lambda x, s: x.scatter_reduce(1, index[:1, :3].contiguous(), s, reduce,
                                             include_self=include_self),
               SR_INPUT, SR_SRC, device=device)
 
@@ -655,22 +656,24 @@ def test_scatter_reduce_ties_and_zeros(device, reduce):
     index = np.array([[0, 0, 2, 1], [1, 2, 1, 0]])
     for include_self in (True, False):
         compare(lambda T, a, b, inc=include_self: T.scatter_reduce(
-            a, 1, T.tensor(index), b, reduce, include_self=inc), x, s, device=device)
+            a, 1, T.tensor(index, device=a.device), b, reduce, include_self=inc), x, s,
+            device=device)
 
 
 @needs_torch
 def test_scatter_reduce_inplace(device):
     def fn(T, x, s):
         y = x * 1
-        y.scatter_reduce_(1, T.tensor(SR_INDEX), s, "amax", include_self=False)
+        y.scatter_reduce_(1, T.tensor(SR_INDEX, device=x.device), s, "amax", include_self=False)
         return y
 
     compare(fn, SR_INPUT, SR_SRC, device=device)
-    compare(lambda T, x, s: T.scatter_reduce(x, 1, T.tensor(SR_INDEX), s, "max"), SR_INPUT,
+    compare(lambda T, x, s: T.scatter_reduce(x, 1, T.tensor(SR_INDEX, device=x.device), s,
+                                             "max"), SR_INPUT,
             SR_SRC, device=device, grad=False)  # (an alias PyTorch accepts, forward only)
     x = taimatsu.tensor(SR_INPUT, device=device)
-    assert x.scatter_reduce_(1, taimatsu.tensor(SR_INDEX), taimatsu.tensor(SR_SRC),
-                             "sum") is x
+    assert x.scatter_reduce_(1, taimatsu.tensor(SR_INDEX, device=device),
+                             taimatsu.tensor(SR_SRC, device=device), "sum") is x
 
 
 @needs_torch

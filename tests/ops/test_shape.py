@@ -671,12 +671,12 @@ def test_shape_arguments_accept_size_and_lists(device):
 @needs_torch
 def test_out_argument(device):
     def fn(T, x, y):
-        out = T.zeros(3, 8, dtype=T.float64)
+        out = T.zeros(3, 8, dtype=T.float64, device=x.device)
         res = T.cat([x, y], 1, out=out)
         assert res is out
-        out2 = T.zeros(2, 3, 4)
+        out2 = T.zeros(2, 3, 4, device=x.device)
         T.stack([x, y], out=out2)
-        out3 = T.zeros(3, 4)
+        out3 = T.zeros(3, 4, device=x.device)
         T.tril(x, out=out3)
         return out, out2, out3
 

@@ -63,8 +63,10 @@ def test_searchsorted_forms(device):
     compare(lambda T, s: T.searchsorted(s[:, :, :0], s[:, :, :2]), SEQ, device=device,
             grad=False)
     ints = np.array([1, 3, 3, 5, 9])
-    compare(lambda T, s: T.searchsorted(s, T.tensor([[3, 0], [9, 10]])), ints, device=device)
-    compare(lambda T, s: T.searchsorted(s, T.tensor([2.5, 3.0])), ints, device=device)
+    compare(lambda T, s: T.searchsorted(s, T.tensor([[3, 0], [9, 10]], device=s.device)), ints,
+            device=device)
+    compare(lambda T, s: T.searchsorted(s, T.tensor([2.5, 3.0], device=s.device)), ints,
+            device=device)
 
 
 @needs_torch

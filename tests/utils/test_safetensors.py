@@ -85,6 +85,31 @@ def test_interchange_with_safetensors_torch(path_kind, tmp_path):
     check_equal(S.load(st_torch.save(ref)), ref)
 
 
+@needs_st_torch
+def test_bfloat16_interchange_with_safetensors_torch(path_kind, tmp_path):
+    pytest.importorskip("ml_dtypes", reason="taimatsu.bfloat16 needs ml_dtypes")
+    values = np.array([[1.5, -2.0, 3.0e38], [0.0, 1.0e-3, -7.25]], np.float32)
+    ts = {"bf": taimatsu.tensor(values).bfloat16(), "f32": taimatsu.tensor(values),
+          "i8": taimatsu.tensor([1, -2], dtype=taimatsu.int8)}
+    ref = {"bf": torch.tensor(values).bfloat16(), "f32": torch.tensor(values),
+           "i8": torch.tensor([1, -2], dtype=torch.int8)}
+
+    def check(ours, theirs):
+        assert sorted(ours) == sorted(theirs)
+        assert ours["bf"].dtype == taimatsu.bfloat16 and theirs["bf"].dtype == torch.bfloat16
+        for k in ours:  # (bfloat16 -> float32 is exact)
+            np.testing.assert_array_equal(to_np(ours[k].float() if k == "bf" else ours[k]),
+                                          theirs[k].float().numpy() if k == "bf" else
+                                          theirs[k].numpy())
+
+    S.save_file(ts, tmp_path / "a.safetensors")
+    check(ts, st_torch.load_file(tmp_path / "a.safetensors"))
+    assert S.save(ts) == st_torch.save(ref)  # the same bytes (the same dtype order)
+    st_torch.save_file(ref, tmp_path / "b.safetensors")
+    check(S.load_file(tmp_path / "b.safetensors"), ref)
+    check(S.load(st_torch.save(ref)), ref)
+
+
 def test_state_dict_round_trip(path_kind, tmp_path):
     model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
     S.save_file(model.state_dict(), tmp_path / "m.safetensors")
@@ -117,7 +142,9 @@ def _file(header: dict, data: bytes, length: int | None = None) -> bytes:
     _file({"a": {"dtype": "F32", "shape": [1 << 40], "data_offsets": [0, 4]}}, b"\0" * 4),
     _file({"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, b"\0" * 8),
     _file({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 8),
-    _file({"a": {"dtype": "BF16", "shape": [1], "data_offsets": [0, 2]}}, b"\0" * 2),
+    # (dtypes the format has and taimatsu lacks)
+    _file({"a": {"dtype": "F8_E4M3", "shape": [1], "data_offsets": [0, 1]}}, b"\0"),
+    _file({"a": {"dtype": "C64", "shape": [1], "data_offsets": [0, 8]}}, b"\0" * 8),
     _file({"a": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, b"\0" * 4),
     _file([1, 2], b""),
 ])

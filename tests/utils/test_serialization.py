@@ -350,7 +350,7 @@ def test_hostile_pickles_run_nothing(kind, wrapped, tmp_path):
     # _rebuild_tensor_v2 on something that is not an archive storage
     (b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n(K\x00K\x00)\x29\x89}tR.",
      "needs a storage from the archive"),
-    (b"\x80\x02ctorch\nbfloat16\n.", "dtype taimatsu does not support"),
+    (b"\x80\x02ctorch\ncomplex64\n.", "dtype taimatsu does not support"),
     (b"\x80\x02]q\x00(K\x01", "malformed pickle"),  # truncated
     (b"\x80\x02r\xff\xff\xff\xffK\x01.", "malformed pickle"),  # a huge memo index is only a key
 ])
@@ -498,3 +498,37 @@ def test_save_killed_midway_leaves_previous_file(tmp_path):
     assert proc.returncode == -signal.SIGKILL
     out = taimatsu.load(path)
     assert out["v"] in (1, 2) and out["t"].numel() in (4, 16 * 1024 * 1024)
+
+
+@needs_torch
+def test_pickle_module_and_pickle_load_args_as_torch(tmp_path):
+    import torch
+
+    path = tmp_path / "m.pt"
+    taimatsu.save({"w": taimatsu.ones(2)}, path, pickle_module=pickle)
+    for lib in (taimatsu, torch):
+        with pytest.raises(RuntimeError, match="Can not safely load weights when explicit "
+                                               "pickle_module"):
+            lib.load(path, pickle_module=pickle, weights_only=True)
+    # A named pickle module means full pickle (weights_only False), as in PyTorch.
+    assert to_np(taimatsu.load(path, pickle_module=pickle)["w"]).tolist() == [1.0, 1.0]
+    assert to_np(taimatsu.load(path, encoding="latin1")["w"]).tolist() == [1.0, 1.0]
+    with pytest.raises(TypeError):
+        taimatsu.load(path, no_such_argument=1)  # not an argument of pickle.Unpickler
+    with pytest.raises(NotImplementedError, match="pickle_module=json"):
+        import json
+        taimatsu.save({}, path, pickle_module=json)
+    with pytest.raises(NotImplementedError, match="legacy"):
+        taimatsu.save({}, path, _use_new_zipfile_serialization=False)
+    assert to_np(taimatsu.load(path)["w"]).tolist() == [1.0, 1.0]  # the failed saves kept it
+
+
+@needs_torch
+def test_without_the_byteorder_record_both_read_little_endian(tmp_path):
+    import torch
+
+    path = tmp_path / "nb.pt"
+    taimatsu.save({"x": taimatsu.arange(3.0)}, path, _disable_byteorder_record=True)
+    assert not any(n.endswith("/byteorder") for n in zipfile.ZipFile(path).namelist())
+    assert torch.load(path)["x"].tolist() == [0.0, 1.0, 2.0]
+    assert to_np(taimatsu.load(path)["x"]).tolist() == [0.0, 1.0, 2.0]

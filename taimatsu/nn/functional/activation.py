@@ -7,13 +7,15 @@ import math
 import warnings
 
 from ... import backend
+from ..._out import out_variant
 from ..._tensor_base import make
 from ...autograd import grad_mode
 from ...autograd.function import Function, apply_inplace
-from ...dtypes import legacy_name
+from ...dtypes import keep_dtype, legacy_name
 from ...ops import elementwise as _ew
 from ...ops import reduce as _red
 from ...ops import shape as _shape
+from ...ops._autocast import autocast_op
 from ...ops._util import wrap_dim
 from ...random import generator_for
 
@@ -65,7 +67,8 @@ class Hardtanh(Function):
     def forward(ctx, x, lo, hi):
         ctx.save_for_backward(x)
         ctx.bounds = (lo, hi)
-        return make(x.xp.clip(x._data, lo, hi), x.device)
+        # (ml_dtypes' clip of bfloat16 returns float32; the clipped values are exact)
+        return make(keep_dtype(x.xp.clip(x._data, lo, hi), x._data), x.device)
 
     @staticmethod
     def backward(ctx, g):
@@ -253,6 +256,7 @@ class Softplus(Function):
         return _ew.where(z > threshold, g, g * z.sigmoid()), None, None
 
 
+@autocast_op
 def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     """``log(1 + exp(beta * x)) / beta``; ``x`` itself where ``beta * x > threshold``."""
     return Softplus.apply(input, beta, threshold)
@@ -264,6 +268,7 @@ def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
+@autocast_op
 def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None):
     """``exp(x) / exp(x).sum(dim)``; ``dtype`` casts the input first."""
     if dim is None:
@@ -273,6 +278,7 @@ def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None):
     return _red.softmax(input, dim)
 
 
+@autocast_op
 def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None):
     """``log(softmax(x, dim))`` computed stably; ``dtype`` casts the input first."""
     if dim is None:
@@ -282,6 +288,7 @@ def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None)
     return _red.log_softmax(input, dim)
 
 
+@autocast_op
 def softmin(input, dim: int | None = None, _stacklevel: int = 3, dtype=None):
     """``softmax(-x, dim)``: slices along ``dim`` sum to 1, smaller values weigh more."""
     if dim is None:
@@ -304,7 +311,7 @@ def threshold_(input, threshold: float, value: float):
 
 
 def _check_float(name: str, input) -> None:
-    if input._data.dtype.kind not in "fc":
+    if input._data.dtype.kind not in "fcV":
         raise NotImplementedError(
             f'"{name}_cpu" not implemented for \'{legacy_name(input._data.dtype)}\'')
 
@@ -388,6 +395,7 @@ def _check_lambd(input, lambd: float) -> None:
                            f"{legacy_name(dt)}, but found {lambd:g}")
 
 
+@out_variant(dtype="exact")
 def hardshrink(input, lambd: float = 0.5):
     """``x`` where ``|x| > lambd``, 0 elsewhere."""
     _check_float("hardshrink", input)
@@ -425,6 +433,7 @@ def glu(input, dim: int = -1):
     return a * b.sigmoid()
 
 
+@autocast_op
 def prelu(input, weight):
     """``x`` where positive, ``weight * x`` elsewhere; ``weight`` has one slope or one per
     channel (dim 1, or dim 0 of a 1-d input)."""
@@ -454,12 +463,13 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
     return _rrelu(input, lower, upper, training)
 
 
-def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False):
-    """In-place :func:`rrelu`."""
-    return apply_inplace(input, lambda t: _rrelu(t, lower, upper, training))
+def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+           generator=None):
+    """In-place :func:`rrelu` (slopes drawn from ``generator``, default the device's)."""
+    return apply_inplace(input, lambda t: _rrelu(t, lower, upper, training, generator))
 
 
-def _rrelu(input, lower, upper, training):
+def _rrelu(input, lower, upper, training, generator=None):
     if lower > upper:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     _check_float("rrelu_with_noise_out", input)
@@ -467,7 +477,7 @@ def _rrelu(input, lower, upper, training):
         return LeakyRelu.apply(input, (lower + upper) / 2)
     xp, a = input.xp, input._data
     rng_dtype = a.dtype if a.dtype == xp.float64 else xp.float32
-    r = generator_for(input.device).rng.random(a.shape, dtype=rng_dtype).astype(a.dtype)
+    r = generator_for(input.device, generator).rng.random(a.shape, dtype=rng_dtype).astype(a.dtype)
     r = r * a.dtype.type(upper - lower) + a.dtype.type(lower)
     # PyTorch draws a slope for x == 0 too (its gradient there is the slope).
     noise = make(xp.where(a > 0, a.dtype.type(1), r), input.device)

@@ -7,6 +7,7 @@ import warnings
 from ... import creation
 from ..._tensor_base import make
 from ...ops import shape as _shape
+from ...ops._autocast import autocast_op
 from ...ops._util import check_same_device
 from ...ops.attention import Attention
 from ...ops.linalg import _CPP_NAME
@@ -49,8 +50,9 @@ def _check_mask_shape(attn_mask, scores: tuple) -> None:
                            f"weights' shape {list(scores)}")
 
 
+@autocast_op
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, *, scale: float | None = None,
+                                 is_causal: bool = False, scale: float | None = None,
                                  enable_gqa: bool = False):
     """``softmax(query @ key^T * scale + mask) @ value``, one fused node.
 
@@ -84,7 +86,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
                            f"query.dtype: {_CPP_NAME.get(q.dtype.name)} key.dtype: "
                            f"{_CPP_NAME.get(k.dtype.name)} and value.dtype: "
                            f"{_CPP_NAME.get(v.dtype.name)} instead.")
-    if q.dtype.kind != "f":
+    if q.dtype.kind not in "fV":
         raise RuntimeError(f"scaled_dot_product_attention expects floating inputs, but got "
                            f"query.dtype: {_CPP_NAME.get(q.dtype.name, q.dtype.name)}")
     if k.shape[-1] != q.shape[-1] or k.shape[-2] != v.shape[-2]:
@@ -143,7 +145,7 @@ def _canonical_mask(mask, mask_name: str, other, other_name: str, dtype):
     if mask is None:
         return None
     md = mask._data.dtype
-    if md != bool and md.kind != "f":
+    if md != bool and md.kind not in "fV":
         raise AssertionError(f"only bool and floating types of {mask_name} are supported")
     if other is not None and other._data.dtype != md:
         warnings.warn(f"Support for mismatched {mask_name} and {other_name} is deprecated. Use "

@@ -9,6 +9,7 @@ import operator
 
 from ..._tensor_base import TensorBase
 from ...dtypes import legacy_name
+from ...ops._autocast import autocast_op
 from ...ops._util import check_same_device
 from ...ops.conv import Convolution, ConvolutionTranspose
 
@@ -79,7 +80,7 @@ def _check(op, input, weight, bias, n, transposed, groups):
         if t is not None and t._data.dtype != x.dtype:
             raise RuntimeError(f"expected scalar type {legacy_name(x.dtype)} but found "
                                f"{legacy_name(t._data.dtype)}")
-    if x.dtype.kind not in "fc":
+    if x.dtype.kind not in "fcV":
         raise NotImplementedError(f"\"{op}\" not implemented for '{legacy_name(x.dtype)}'")
     return x.ndim == n + 1
 
@@ -163,6 +164,7 @@ def convolution_transpose(op, input, weight, bias, stride, padding, output_paddi
     return y.squeeze(0) if unbatched else y
 
 
+@autocast_op
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution (a cross-correlation, as in PyTorch).
 
@@ -172,6 +174,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return convolution("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
 
 
+@autocast_op
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (a cross-correlation, as in PyTorch).
 
@@ -186,6 +189,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return convolution("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)
 
 
+@autocast_op
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-D convolution (a cross-correlation, as in PyTorch).
 
@@ -194,6 +198,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return convolution("conv3d", input, weight, bias, stride, padding, dilation, groups, 3)
 
 
+@autocast_op
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """1-D transposed convolution (the adjoint of conv1d in its input).
@@ -205,6 +210,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                                  output_padding, groups, dilation, 1)
 
 
+@autocast_op
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """2-D transposed convolution (the adjoint of conv2d in its input).
@@ -215,6 +221,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                                  output_padding, groups, dilation, 2)
 
 
+@autocast_op
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """3-D transposed convolution (the adjoint of conv3d in its input).

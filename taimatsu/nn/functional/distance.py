@@ -6,6 +6,7 @@ from ...autograd.function import Function
 from ...dtypes import legacy_name, result_type
 from ...ops import reduce as _red
 from ...ops import shape as _shape
+from ...ops._autocast import autocast_op
 
 __all__ = ["cosine_similarity", "pairwise_distance", "pdist"]
 
@@ -38,6 +39,7 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
     return _red.norm(x1 - x2 + eps, p, dim if dim >= 0 else None, keepdim)
 
 
+@autocast_op
 def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     """``x1 . x2 / (max(|x1|, eps) * max(|x2|, eps))`` along ``dim`` (inputs broadcast).
 
@@ -54,6 +56,7 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
+@autocast_op
 def pdist(input, p: float = 2):
     """``p``-norm distances between every pair of rows ``i < j`` of a 2-D input, in the order
     of the upper triangle (``N * (N - 1) / 2`` values)."""

@@ -5,7 +5,9 @@ import math
 
 from ..._tensor_base import make
 from ...autograd.function import Function
+from ...dtypes import keep_dtype
 from ...ops import linalg as _la
+from ...ops._autocast import autocast_op
 
 __all__ = ["bilinear", "linear"]
 
@@ -26,7 +28,7 @@ class Linear(Function):
         out = x._data @ w._data.T
         if b is not None:
             out += b._data
-        return make(out, x.device)
+        return make(keep_dtype(out, x._data), x.device)
 
     @staticmethod
     def backward(ctx, g):
@@ -45,6 +47,7 @@ Linear._node_name = "AddmmBackward0"
 _LinearNoBias._node_name = "MmBackward0"
 
 
+@autocast_op
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias``, one fused op; N-D inputs are folded into one 2-D product.
 
@@ -67,7 +70,7 @@ def linear(input, weight, bias=None):
                                f"{w_in}x{n_out})")
         return linear(input.reshape(rows, n_in), weight, bias).reshape(*lead, n_out)
     dt = x.dtype
-    if (n_in == w_in and w.dtype == dt and dt.kind in "fc" and input.device is weight.device
+    if (n_in == w_in and w.dtype == dt and dt.kind in "fcV" and input.device is weight.device
             and (bias is None or (bias._data.shape == (n_out,) and bias._data.dtype == dt
                                   and bias.device is input.device))):
         return Linear.apply(input, weight, bias) if bias is not None else \
@@ -76,6 +79,7 @@ def linear(input, weight, bias=None):
     return input.mm(weight.t()) if bias is None else _la.addmm(bias, input, weight.t())
 
 
+@autocast_op
 def bilinear(input1, input2, weight, bias=None):
     """``y[..., o] = input1 @ weight[o] @ input2 + bias[o]``.
 

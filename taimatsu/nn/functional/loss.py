@@ -8,10 +8,12 @@ import warnings
 from ..._tensor_base import TensorBase, make
 from ...autograd import grad_mode
 from ...autograd.function import Function, _DelayedError
+from ...backend import device_assert, known_all
 from ...dtypes import int64, legacy_name, promote_types, uint8
 from ...ops import elementwise as _ew
 from ...ops import reduce as _red
-from ...ops._util import wrap_dim
+from ...ops._autocast import autocast_op
+from ...ops._util import check_same_device, wrap_dim
 from ...size import broadcast_shapes
 from .activation import Softplus, log_softmax, logsigmoid
 from .distance import ClampMinValue, pairwise_distance
@@ -99,12 +101,13 @@ class MseLoss(Function):
         return gx if need_x else None, -gx if need_y else None, None
 
 
+@autocast_op
 def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
              weight=None):
     """Mean squared error; ``weight`` (input-shaped) gives a weighted mean ``sum(w*l)/sum(w)``."""
     a, b = input._data, target._data
     if (weight is None and size_average is None and reduce is None and a.shape == b.shape
-            and a.size and a.dtype == b.dtype and a.dtype.kind == "f" and input.device is target.device
+            and a.size and a.dtype == b.dtype and a.dtype.kind in "fV" and input.device is target.device
             and reduction in ("sum", "mean", "none")):
         return MseLoss.apply(input, target, reduction)
     # Broadcasting, mixed dtypes, empty inputs, weights, legacy arguments: composed ops.
@@ -122,6 +125,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
     return _reduce(loss, reduction, weight)
 
 
+@autocast_op
 def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
             weight=None):
     """Mean absolute error; ``weight`` (input-shaped) gives a weighted mean ``sum(w*l)/sum(w)``."""
@@ -134,6 +138,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mea
     return _reduce(loss, reduction, weight)
 
 
+@autocast_op
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
                    beta: float = 1.0):
     """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``; ``beta=0`` is L1."""
@@ -149,6 +154,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
     return _reduce(loss, reduction)
 
 
+@autocast_op
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0, weight=None):
     """``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``."""
     _warn_size(input, target)
@@ -219,28 +225,41 @@ class NllLossGrad(Function):
 # computed from forward's log-probabilities; that node's own backward is written with tensor ops,
 # so every order of derivative stays exact.
 class CrossEntropy(Function):
-    """``nll_loss(log_softmax(x), index)`` reduced, for unweighted targets that are all kept."""
+    """``nll_loss(log_softmax(x), index)`` reduced, for unweighted targets. ``kept`` is None
+    when every target is known to count, else their 0/1 mask (``index`` is -1 where it is 0):
+    a GPU cannot tell which without a sync, so it always passes the mask."""
 
     @staticmethod
-    def forward(ctx, x, index, reduction):
+    def forward(ctx, x, index, kept, reduction):
         xp, a = x.xp, x._data
         axis = 0 if a.ndim == 1 else 1
         logp = a - a.max(axis=axis, keepdims=True)
         logp -= xp.log(xp.exp(logp).sum(axis=axis, keepdims=True))
         i = index._data
-        nll = -xp.take_along_axis(logp, i.reshape(_class_axis_shape(i.shape, axis)), axis)
+        safe = i if kept is None else xp.maximum(i, 0)
+        nll = -xp.take_along_axis(logp, safe.reshape(_class_axis_shape(i.shape, axis)), axis)
         nll = nll.reshape(i.shape)
-        ctx.save_for_backward(x, index)
+        ctx.save_for_backward(x, index, kept)
         ctx.logp, ctx.axis, ctx.reduction = logp, axis, reduction
+        if kept is not None:  # (where, not a product: an ignored target is 0 even at -inf)
+            nll = xp.where(i >= 0, nll, 0)
         if reduction == "none":
             return make(nll, x.device)
-        return make(nll.sum() if reduction == "sum" else nll.mean(), x.device)
+        if reduction == "sum":
+            return make(nll.sum(), x.device)
+        return make(nll.mean() if kept is None else nll.sum() / kept._data.sum(), x.device)
 
     @staticmethod
     def backward(ctx, g):
-        x, index = ctx.saved_tensors
-        scale = 1.0 / index._data.size if ctx.reduction == "mean" else 1.0
-        return CrossEntropyGrad.apply(g, x, index, scale, ctx.logp, ctx.axis), None, None
+        x, index, kept = ctx.saved_tensors
+        if kept is None:
+            scale = 1.0 / index._data.size if ctx.reduction == "mean" else 1.0
+        elif ctx.reduction == "mean":  # per-target scales, 0 where ignored, as PyTorch's even
+            k = kept._data  # when all are (a count, so max(count, 1) only changes 0 / 0)
+            scale = make(k / x.xp.maximum(k.sum(), 1), x.device)
+        else:
+            scale = kept
+        return CrossEntropyGrad.apply(g, x, index, scale, ctx.logp, ctx.axis), None, None, None
 
 
 CrossEntropy._node_name = "NllLossBackward0"  # PyTorch's last node of cross_entropy
@@ -248,7 +267,8 @@ CrossEntropy._node_name = "NllLossBackward0"  # PyTorch's last node of cross_ent
 
 class CrossEntropyGrad(Function):
     """``(softmax(x) - onehot(index)) * g * scale``, ``g`` per sample (or 0-d), from ``logp``
-    (``log_softmax(x)``, already computed) on the forward pass."""
+    (``log_softmax(x)``, already computed) on the forward pass. ``scale`` is a float, or a tensor
+    of per-target scales (0 for an ignored target, whose index -1 matches no class)."""
 
     @staticmethod
     def forward(ctx, g, x, index, scale, logp, axis):
@@ -260,7 +280,10 @@ class CrossEntropyGrad(Function):
             [-1 if d == axis else 1 for d in range(logp.ndim)])
         out = xp.exp(logp)
         out -= i.reshape(lay) == classes
-        w = g._data * scale if scale != 1.0 else g._data
+        if isinstance(scale, TensorBase):
+            w = g._data * scale._data
+        else:
+            w = g._data * scale if scale != 1.0 else g._data
         out *= w.reshape(lay) if w.ndim else w
         return make(out, x.device)
 
@@ -292,6 +315,7 @@ def _class_targets(input, target, weight, ignore_index: int):
     """PyTorch's shape, dtype and range checks of class-index targets, then ``(index, coef,
     norm)`` tensors: the targets as int64 with -1 where ignored, the per-element weight ``coef``
     (0 where ignored), and the mean's normaliser ``norm`` (None when it is the plain mean)."""
+    check_same_device("nll_loss", input, target, weight, cpu_scalars=False)
     nd = input.dim()
     if nd < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {nd})")
@@ -325,17 +349,19 @@ def _class_targets(input, target, weight, ignore_index: int):
     index = xp.where(kept, t, -1)
     # As unsigned, negative targets are huge: one comparison finds both kinds of out-of-range.
     bad = kept & (t.astype(xp.uint64) >= n_classes)
-    if bad.any():
-        raise IndexError(f"Target {int(t[bad].ravel()[0])} is out of bounds.")
+    device_assert(bad.any(), lambda: IndexError(
+        f"Target {int(t[bad].ravel()[0])} is out of bounds."))
     dt = input._data.dtype
     if weight is None:
         coef = kept.astype(dt)
-        norm = None if kept.all() else coef
+        # (on a GPU, asking whether all are kept would sync: the general path is right anyway)
+        norm = None if known_all(kept) else coef
     else:
         coef = norm = xp.where(kept, weight._data.astype(dt, copy=False)[xp.maximum(index, 0)], 0)
     return make(index, dev), make(coef, dev), None if norm is None else make(norm, dev)
 
 
+@autocast_op
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
              reduce=None, reduction: str = "mean"):
     """Negative log likelihood of class-index targets given log-probabilities (class dim 1).
@@ -352,6 +378,7 @@ def _class_view(weight, input, class_dim: int):
     return weight.reshape([-1 if i == class_dim else 1 for i in range(input.dim())])
 
 
+@autocast_op
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
                   reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
     """Cross entropy of logits (class dim 1) against class indices or class probabilities.
@@ -368,9 +395,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     wrap_dim(class_dim, input.dim())  # (PyTorch's log_softmax refuses a 0-d input first)
     index, coef, norm = _class_targets(input, target, weight, ignore_index)
-    if (weight is None and norm is None and label_smoothing <= 0 and input._data.size
-            and input._data.dtype.kind == "f"):
-        return CrossEntropy.apply(input, index, reduction)
+    if (weight is None and label_smoothing <= 0 and input._data.size
+            and input._data.dtype.kind in "fV"):
+        return CrossEntropy.apply(input, index, norm, reduction)
     logp = log_softmax(input, class_dim)
     loss = NllLoss.apply(logp, index, coef)
     loss_shape = loss.shape
@@ -388,7 +415,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
 
 def _cross_entropy_probs(input, target, weight, ignore_index, reduction, label_smoothing,
                          class_dim):
-    if target._data.dtype.kind != "f":
+    if target._data.dtype.kind not in "fV":
         raise RuntimeError(f"Expected floating point type for target with class probabilities, "
                            f"got {legacy_name(target._data.dtype)}")
     if ignore_index >= 0:
@@ -416,8 +443,8 @@ class BinaryCrossEntropy(Function):
     @staticmethod
     def forward(ctx, x, t, w):
         xp, a, b = x.xp, x._data, t._data
-        if not bool(((a >= 0) & (a <= 1)).all()):
-            raise RuntimeError("all elements of input should be between 0 and 1")
+        device_assert(~((a >= 0) & (a <= 1)).all(), lambda: RuntimeError(
+            "all elements of input should be between 0 and 1"))
         with warnings.catch_warnings():  # log(0) = -inf is expected here and clamped
             warnings.simplefilter("ignore", RuntimeWarning)
             log_x = xp.maximum(xp.log(a), -100)
@@ -442,10 +469,12 @@ class BinaryCrossEntropy(Function):
         return gx, gt, None
 
 
+@autocast_op
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction: str = "mean"):
     """Binary cross entropy of probabilities ``input`` in [0, 1]; ``weight`` broadcasts."""
     reduction = _reduction(size_average, reduce, reduction)
+    check_same_device("binary_cross_entropy", input, target, weight)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Using a target size ({target.size()}) that is different to the input "
                          f"size ({input.size()}) is deprecated. Please ensure they have the same "
@@ -458,6 +487,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(BinaryCrossEntropy.apply(input, target, weight), reduction)
 
 
+@autocast_op
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
                                      reduce=None, reduction: str = "mean", pos_weight=None):
     """``binary_cross_entropy(sigmoid(input), target)`` computed stably from logits.
@@ -484,6 +514,7 @@ def _check_reduction_name(reduction: str) -> None:
         raise ValueError(f"{reduction} is not valid")
 
 
+@autocast_op
 def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
            log_target: bool = False):
     """Kullback-Leibler divergence ``target * (log(target) - input)`` of log-probabilities
@@ -515,6 +546,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
+@autocast_op
 def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
                      size_average=None, eps: float = 1e-8, reduce=None, reduction: str = "mean"):
     """Poisson negative log likelihood: ``exp(input) - target * input`` (``log_input``), else
@@ -532,6 +564,7 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
     return _reduce(loss, reduction)
 
 
+@autocast_op
 def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
                       reduction: str = "mean"):
     """Gaussian negative log likelihood ``0.5 * (log(var) + (input - target)**2 / var)``.
@@ -563,6 +596,7 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
 
 
 # ---------------------------------------------------------------- margin losses
+@autocast_op
 def margin_ranking_loss(input1, input2, target, margin: float = 0, size_average=None,
                         reduce=None, reduction: str = "mean"):
     """``max(0, -target * (input1 - input2) + margin)``, targets in {1, -1}."""
@@ -574,6 +608,7 @@ def margin_ranking_loss(input1, input2, target, margin: float = 0, size_average=
     return _reduce((-target * (input1 - input2) + margin).clamp(min=0), reduction)
 
 
+@autocast_op
 def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, reduce=None,
                          reduction: str = "mean"):
     """``input`` where ``target`` is 1, ``max(0, margin - input)`` where it is -1."""
@@ -582,6 +617,7 @@ def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, 
     return _reduce(beyond + _ew.where(target != -1, input, 0.0), reduction)
 
 
+@autocast_op
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):
     """Logistic loss ``log(1 + exp(-target * input))``, targets in {1, -1}."""
     reduction = _reduction(size_average, reduce, reduction)
@@ -592,6 +628,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: s
 _COSINE_EPS = 1e-12  # PyTorch's constant inside cosine_embedding_loss's norms
 
 
+@autocast_op
 def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_average=None,
                           reduce=None, reduction: str = "mean"):
     """``1 - cos(x1, x2)`` where ``target`` is 1, ``max(0, cos(x1, x2) - margin)`` where -1."""
@@ -626,6 +663,7 @@ def _frames(input) -> tuple:
     return (input.shape[0] if nd == 2 else 1), (input.shape[-1] if nd else 1)
 
 
+@autocast_op
 def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None,
                       size_average=None, reduce=None, reduction: str = "mean"):
     """Multi-class hinge loss: ``sum_{i != y} max(0, margin - x[y] + x[i]) ** p / C`` per
@@ -635,6 +673,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
         raise ValueError("only p == 1 and p == 2 supported")
     if weight is not None and weight.dim() != 1:
         raise ValueError("weight must be one-dimensional")
+    check_same_device("multi_margin_loss", input, target, weight, cpu_scalars=False)
     nframe, dim = _frames(input)
     if target.dim() > 1 or target.numel() != nframe:
         raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to "
@@ -659,11 +698,13 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
     return _reduce(loss if input.dim() == 2 else loss.reshape(target.shape), reduction)
 
 
+@autocast_op
 def multilabel_margin_loss(input, target, size_average=None, reduce=None,
                            reduction: str = "mean"):
     """Multi-label hinge loss: for each target class ``j`` (the leading non-negative entries of
     ``target``) and each non-target ``i``, ``max(0, 1 - (x[j] - x[i]))``, summed over ``C``."""
     reduction = _reduction(size_average, reduce, reduction)
+    check_same_device("multilabel_margin_loss", input, target, cpu_scalars=False)
     nframe, dim = _frames(input)
     bad_shape = (target.dim() != 2 or tuple(target.shape) != (nframe, dim)) if input.dim() == 2 \
         else (target.dim() > 1 or target.numel() != dim)
@@ -691,6 +732,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,
     return _reduce(loss if input.dim() == 2 else loss.reshape(()), reduction)
 
 
+@autocast_op
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
                                 reduction: str = "mean"):
     """Per-class logistic loss against 0/1 targets, averaged over the classes (last dim);
@@ -722,6 +764,7 @@ def _triplet(anchor, positive, negative, distance, margin, swap, reduction):
     return _reduce((d_pos - d_neg + margin).clamp(min=0), reduction)
 
 
+@autocast_op
 def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2,
                         eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
                         reduction: str = "mean"):
@@ -891,6 +934,7 @@ def _ctc_final(xp, alpha, input_lengths, target_lengths, neg_inf):
     return xp.where(input_lengths > 0, xp.logaddexp(last, before), empty)
 
 
+@autocast_op
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
              reduction: str = "mean", zero_infinity: bool = False):
     """Connectionist temporal classification loss of ``log_probs`` (``(T, N, C)``, or ``(T, C)``
@@ -911,6 +955,11 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
     if not 0 <= blank < n_classes:
         raise RuntimeError("blank must be in label range")
     xp = lp.xp
+    # PyTorch takes the targets and lengths from any device (its kernels read the lengths on
+    # the host), so they are moved here, explicitly.
+    targets, input_lengths, target_lengths = (
+        v.to(lp.device) if isinstance(v, TensorBase) else v
+        for v in (targets, input_lengths, target_lengths))
     in_lens = _ctc_lengths("input_lengths", input_lengths, batch, xp)
     tg_lens = _ctc_lengths("target_lengths", target_lengths, batch, xp)
     if in_lens.size and int(in_lens.max()) > n_steps:

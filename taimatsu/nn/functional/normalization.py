@@ -11,6 +11,7 @@ import math
 from ...creation import arange
 from ...dtypes import legacy_name
 from ...ops import shape as _shape
+from ...ops._autocast import autocast_op
 from ...ops._util import check_same_device, wrap_dim
 from ...ops.normalization import NativeBatchNorm, NativeGroupNorm, NativeLayerNorm, RmsNorm
 
@@ -110,6 +111,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                                  running if input.numel() else None)
 
 
+@autocast_op
 def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
     """Normalise each sample over groups of ``C / num_groups`` channels (and spatial dims),
     then scale and shift per channel."""
@@ -159,6 +161,7 @@ def _check_normalized(input, op: str, shape: tuple, sep: str, **params) -> None:
     _check_params(input, op, **params)
 
 
+@autocast_op
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
     """Normalise over the trailing ``normalized_shape`` dims, then apply the element-wise
     ``weight`` and ``bias`` (each of shape ``normalized_shape``); one fused node."""
@@ -208,6 +211,7 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
     return input / (div * (alpha / size) + k) ** beta
 
 
+@autocast_op
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None):
     """``input / max(||input||_p, eps)`` along ``dim``."""
     denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)

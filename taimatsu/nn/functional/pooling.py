@@ -11,6 +11,8 @@ import math
 from ..._tensor_base import TensorBase, make
 from ...creation import rand
 from ...dtypes import int64, legacy_name
+from ...ops._autocast import autocast_op
+from ...ops._util import check_same_device
 from ...ops.conv import Convolution
 from ...ops.pooling import MaxPool, gather_tables, strided_locate, strided_windows
 from .activation import relu
@@ -146,6 +148,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return res if return_indices else res[0]
 
 
+@autocast_op
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """3-D max pooling; ``stride`` defaults to ``kernel_size``, padding counts as ``-inf``.
@@ -161,7 +164,7 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override, n):
     x, unbatched = _batched(input, n)
     dt = x._data.dtype
-    if dt.kind not in "fiu":
+    if dt.kind not in "fiuV":
         raise NotImplementedError(f"\"avg_pool{n}d\" not implemented for '{legacy_name(dt)}'")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
@@ -188,7 +191,7 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
 
 def _divide(y, div):
     """Window sums over their divisors; integer inputs stay integers (truncated, as PyTorch)."""
-    if y._data.dtype.kind == "f":
+    if y._data.dtype.kind in "fV":
         return y / make(div.astype(y._data.dtype), y.device)
     return make((y._data / div).astype(y._data.dtype), y.device)
 
@@ -210,6 +213,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                      divisor_override, 2)
 
 
+@autocast_op
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """3-D average pooling. Shape: ``(N, C, D, H, W)`` or unbatched."""
@@ -288,6 +292,7 @@ def adaptive_avg_pool2d(input, output_size):
     return _adaptive_avg(input, output_size, 2)
 
 
+@autocast_op
 def adaptive_avg_pool3d(input, output_size):
     """3-D average pooling to ``output_size``."""
     return _adaptive_avg(input, output_size, 3)
@@ -335,6 +340,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     return res if return_indices else res[0]
 
 
+@autocast_op
 def adaptive_max_pool3d(input, output_size, return_indices=False):
     """3-D max pooling to ``output_size`` windows."""
     res = _adaptive_max(input, output_size, 3)
@@ -364,6 +370,7 @@ def _fractional(input, kernel_size, output_size, output_ratio, _random_samples, 
     nb, c = x._data.shape[:2]
     if _random_samples is None:
         _random_samples = rand(nb, c, n, dtype=x.dtype, device=x.device)
+    check_same_device(op, x, _random_samples)
     u = _random_samples._data.astype("float64")
     if u.shape != (nb, c, n):
         raise RuntimeError(f"{op}(): expected _random_samples of shape {[nb, c, n]}, but got "

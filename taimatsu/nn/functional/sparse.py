@@ -13,6 +13,7 @@ from ...dtypes import int64, legacy_name
 from ...ops import index as _ix
 from ...ops import reduce as _red
 from ...ops import shape as _sh
+from ...ops._util import check_same_device
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
 
@@ -140,6 +141,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
         >>> F.embedding(torch.tensor([[1, 2], [0, 1]]), torch.randn(3, 4)).shape
         torch.Size([2, 2, 4])
     """
+    check_same_device("embedding", weight, input, cpu_scalars=False)
     num_rows = weight.shape[0]
     padding_idx = _padding_index(padding_idx, num_rows)
     _check_index(input, num_rows, "embedding")
@@ -175,6 +177,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type: float =
     if weight.dim() != 2:
         raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension "
                          f"{weight.dim()}")
+    check_same_device("embedding_bag", weight, input, offsets, per_sample_weights,
+                      cpu_scalars=False)
     xp = weight.xp
     num_rows = weight.shape[0]
     if input.dim() == 2:

@@ -11,6 +11,7 @@ from ...dtypes import legacy_name
 from ...ops import elementwise as _ew
 from ...ops import resample as _rs
 from ...ops import shape as _shape
+from ...ops._autocast import autocast_op
 
 __all__ = ["affine_grid", "channel_shuffle", "fold", "grid_sample", "interpolate",
            "native_channel_shuffle", "pixel_shuffle", "pixel_unshuffle", "unfold", "upsample",
@@ -380,6 +381,9 @@ def _pad_coordinate(c, size: int, padding_mode: str, align_corners: bool):
 
 
 def _check_grid_sample(input, grid, mode: str) -> None:
+    if input._device != grid._device:
+        raise RuntimeError("grid_sampler(): expected input and grid to be on same device, but "
+                           f"input is on {input._device} and grid is on {grid._device}")
     si, sg = list(input.shape), list(grid.shape)
     if len(si) not in (4, 5) or len(sg) != len(si):
         if len(sg) != len(si) or sg[-1] == len(si) - 2:  # (else the size check below says it)
@@ -404,6 +408,7 @@ def _check_grid_sample(input, grid, mode: str) -> None:
                            f"{legacy_name(grid._data.dtype)}")
 
 
+@autocast_op
 def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners=None):
     """Sample ``input`` ``(N, C, H, W)`` (or ``(N, C, D, H, W)``) at the normalized locations

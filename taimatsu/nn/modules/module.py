@@ -15,7 +15,10 @@ from ... import dtypes as _dt
 from ..._tensor import Tensor, _rewrap
 from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
-from ..parameter import Buffer, Parameter
+from ...backend import CPU as _CPU
+from ...creation import empty_like
+from ...ops import convert as _convert
+from ..parameter import Buffer, Parameter, is_lazy
 
 __all__ = ["Module"]
 
@@ -722,62 +725,88 @@ class Module:
                     grad.data = new_grad
         for key, buf in self._buffers.items():
             if buf is not None:
-                self._buffers[key] = fn(buf)
+                new = fn(buf)
+                # A lazy placeholder stays one (PyTorch's tensor methods keep the subclass), so
+                # the first call can still materialize it on the device and dtype given here.
+                if is_lazy(buf) and not is_lazy(new):
+                    new = _rewrap(new, type(buf))
+                self._buffers[key] = new
         return self
 
     def to(self, *args, **kwargs) -> Module:
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``, in place.
+        """Move and/or cast the parameters and buffers in place: ``to(device=None, dtype=None,
+        non_blocking=False)``, ``to(dtype, non_blocking=False)``, ``to(tensor,
+        non_blocking=False)`` or ``to(memory_format=taimatsu.channels_last)``.
 
-        A dtype applies to floating-point parameters and buffers only (integer buffers such as
-        ``num_batches_tracked`` keep theirs), and must itself be floating point.
+        A dtype must be floating point (or complex) and applies to floating-point tensors only
+        (integer buffers such as ``num_batches_tracked`` keep theirs); ``memory_format`` applies
+        to 4-D and 5-D tensors. Parameters stay the same objects (their ``data`` is replaced),
+        so an optimizer built earlier still holds them; gradients move with them.
+
+        Example::
+
+            model.to("cuda", non_blocking=True)
+            model.to(taimatsu.float64)
         """
-        device = kwargs.pop("device", None)
-        dtype = kwargs.pop("dtype", None)
-        non_blocking = kwargs.pop("non_blocking", False)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() received an invalid combination of arguments - got unexpected "
-                            f"keyword argument '{next(iter(kwargs))}'")
-        for a in args:
-            if isinstance(a, Tensor):
-                device, dtype = a.device, a.dtype
-            elif isinstance(a, _dt.dtype):
-                dtype = a
-            elif isinstance(a, bool):
-                non_blocking = a
-            elif a is not None:
-                device = a
-        if dtype is not None:
-            dtype = _dt.to_dtype(dtype)
-            if not (dtype.is_floating_point or dtype.is_complex):
-                raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but "
-                                f"got desired dtype={dtype}")
+        device, dtype, _non_blocking, copy, layout = _convert.parse_to(args, kwargs)
+        if copy is not None:
+            raise RuntimeError(".to() does not accept copy argument")
+        if dtype is not None and not (dtype.is_floating_point or dtype.is_complex):
+            raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but "
+                            f"got desired dtype={dtype}")
+        if device is not None:
+            device = _convert.target_device(device)  # (an unusable device fails before any move)
 
         def convert(t):
             float_like = t.is_floating_point() or t.is_complex()
-            return t.to(device=device, dtype=dtype if float_like else None,
-                        non_blocking=non_blocking)
+            return _convert.convert(t, device, dtype if float_like else None, False,
+                                    layout if t.dim() in (4, 5) else None)
 
         return self._apply(convert)
 
     def cpu(self) -> Module:
-        return self._apply(lambda t: t.cpu())
+        """Move every parameter and buffer to host memory, in place."""
+        return self._apply(lambda t: _convert.convert(t, _CPU, None, False, None))
 
     def cuda(self, device=None) -> Module:
-        return self._apply(lambda t: t.cuda(device))
+        """Move every parameter and buffer to GPU ``device`` (None: the current GPU), in place."""
+        device = _convert.cuda_device(device)
+        return self._apply(lambda t: _convert.convert(t, device, None, False, None))
 
     def type(self, dst_type) -> Module:
-        """Cast all parameters and buffers to ``dst_type``."""
+        """Cast every parameter and buffer to ``dst_type`` (a dtype or a legacy name such as
+        ``"torch.DoubleTensor"``), in place."""
+        _, dtype = _convert.type_target(dst_type, _CPU)
+        if not (dtype.is_floating_point or dtype.is_complex) and any(
+                p.requires_grad for p in self.parameters()):
+            raise RuntimeError("data set to a tensor that requires gradients must be floating "
+                               "point or complex dtype")
         return self._apply(lambda t: t.type(dst_type))
 
+    def _cast_floating(self, dtype) -> Module:
+        return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
+
     def float(self) -> Module:
-        return self._apply(lambda t: t.float() if t.is_floating_point() else t)
+        """Cast floating-point parameters and buffers to float32."""
+        return self._cast_floating(_dt.float32)
 
     def double(self) -> Module:
-        return self._apply(lambda t: t.double() if t.is_floating_point() else t)
+        """Cast floating-point parameters and buffers to float64."""
+        return self._cast_floating(_dt.float64)
 
     def half(self) -> Module:
-        return self._apply(lambda t: t.half() if t.is_floating_point() else t)
+        """Cast floating-point parameters and buffers to float16."""
+        return self._cast_floating(_dt.float16)
+
+    def bfloat16(self) -> Module:
+        """Cast floating-point parameters and buffers to bfloat16."""
+        return self._cast_floating(_dt.bfloat16)
+
+    def to_empty(self, *, device, recurse: bool = True) -> Module:
+        """Move the parameters and buffers to ``device`` without copying their values (the new
+        storage is uninitialised): for modules built without data, then loaded or initialised."""
+        device = None if device is None else _convert.target_device(device)
+        return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
 
     def share_memory(self) -> Module:
         return self  # NumPy/CuPy storage is never moved to shared memory

@@ -12,6 +12,7 @@ import warnings
 
 from ...creation import empty, zeros
 from ...ops import shape as _sh
+from ...ops._util import check_same_device
 from ...ops.rnn import GATES, Recurrence
 from .. import functional as F
 from .. import init
@@ -137,6 +138,9 @@ class RNNBase(Module):
             raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
                              f"({w.dtype}). Convert input: input.to({w.dtype}), or convert "
                              f"model: model.to({input.dtype})")
+        if input.device != w.device:
+            raise RuntimeError(f"Input and parameter tensors are not at the same device, found "
+                               f"input tensor at {input.device} and parameter tensor at {w.device}")
         expected = 2 if packed else 3
         if input.dim() != expected:
             raise RuntimeError(f"input must have {expected} dimensions, got {input.dim()}")
@@ -181,6 +185,10 @@ class RNNBase(Module):
                 if tuple(s.shape) != size:
                     what = f"hidden[{k}] size" if lstm else "hidden size"
                     raise RuntimeError(f"Expected {what} {size}, got {list(s.shape)}")
+                if s.device != data.device:
+                    raise RuntimeError(f"Input and hidden tensors are not at the same device, "
+                                       f"found input tensor at {data.device} and hidden tensor "
+                                       f"at {s.device}")
         out, finals = self._run(data, states, steps)
         finals = [_sh.stack(f) for f in finals]
         if packed:
@@ -365,6 +373,8 @@ class RNNCellBase(Module):
             if s.shape[1] != self.hidden_size:
                 raise RuntimeError(f"hidden{k} has inconsistent hidden_size: got {s.shape[1]}, "
                                    f"expected {self.hidden_size}")
+        check_same_device(name, input, *hx, self.weight_ih, self.weight_hh, self.bias_ih,
+                          self.bias_hh, cpu_scalars=False)
         res = Recurrence.apply(input, hx[0], hx[1] if n_states == 2 else None, self.weight_ih,
                                self.weight_hh, self.bias_ih, self.bias_hh, None, self._mode,
                                (batch,), False)
